@@ -1,0 +1,22 @@
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { AppConfig } from "../src/config/AppConfig.ts"
+import { SandboxCarrier } from "../src/providers/sandbox/SandboxCarrier.ts"
+import { SandboxProviders } from "../src/providers/sandbox/SandboxProviders.ts"
+
+/**
+ * Every provider port served by the sandbox carrier: fictional numbers and
+ * addresses, signed webhooks to our own endpoints, no vendor network. Seeds
+ * the WhatsApp sender pool on start.
+ */
+const SeedWhatsAppPool = Layer.effectDiscard(
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const carrier = yield* SandboxCarrier
+    yield* carrier.seedWhatsAppPool(config.sandboxWhatsAppPoolSize)
+  })
+)
+
+export const SandboxLive = Layer.merge(SandboxProviders, SeedWhatsAppPool).pipe(
+  Layer.provide(SandboxCarrier.Default)
+)

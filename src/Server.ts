@@ -1,0 +1,74 @@
+import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { createServer } from "node:http"
+import pkg from "../package.json" with { type: "json" }
+import { ProvidersLive } from "../layers/Providers.ts"
+import { AgentPool } from "./agents/AgentPool.ts"
+import { AgentsRepo } from "./agents/AgentsRepo.ts"
+import { AgentSupervisor } from "./agents/AgentSupervisor.ts"
+import { Provisioning } from "./agents/Provisioning.ts"
+import { WhatsAppPool } from "./agents/WhatsAppPool.ts"
+import { AppConfig } from "./config/AppConfig.ts"
+import * as Database from "./db/Database.ts"
+import * as Migrations from "./db/Migrations.ts"
+import { Api } from "./http/Api.ts"
+import { AdminAuthLive, AdminLive, HealthLive } from "./http/ApiHandlers.ts"
+import * as McpHttp from "./mcp/McpHttp.ts"
+import { ToolRegistryLive } from "./mcp/Tools.ts"
+import { AuditLog } from "./observability/AuditLog.ts"
+import { AgentTokens } from "./security/AgentTokens.ts"
+import { Authenticator } from "./security/Authenticator.ts"
+import { AuthLockout } from "./security/AuthLockout.ts"
+
+/**
+ * The database, handed out only once migrated: layers that need SqlClient are
+ * built after the migrations ran (independent layers build concurrently, so
+ * running migrations beside them would race).
+ */
+export const MigratedDatabase = Layer.effectContext(
+  Effect.zipRight(Migrations.run, Effect.context<SqlClient.SqlClient | Database.DatabaseInfo>())
+).pipe(Layer.provide(Database.layer))
+
+/** Config + migrated database. */
+export const InfraLive = Layer.merge(MigratedDatabase, AppConfig.Default)
+
+/** The domain: repositories, security, the agent supervisor and the tool registry, over providers. */
+export const DomainLive = ToolRegistryLive.pipe(
+  Layer.provideMerge(AgentSupervisor.Default),
+  Layer.provideMerge(Provisioning.Default),
+  Layer.provideMerge(Authenticator.Default),
+  Layer.provideMerge(Layer.mergeAll(
+    AgentTokens.Default,
+    AuthLockout.Default,
+    AuditLog.Default,
+    AgentPool.Default,
+    AgentsRepo.Default,
+    WhatsAppPool.Default
+  )),
+  Layer.provideMerge(ProvidersLive)
+)
+
+export const AppLive = DomainLive.pipe(Layer.provideMerge(InfraLive))
+
+/** Every HTTP route: MCP (Streamable HTTP + SSE), health, admin and /openapi.json. */
+export const RoutesLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) =>
+  Layer.mergeAll(
+    McpHttp.layer({
+      server: { name: config.serverName, version: pkg.version },
+      maxSessions: config.mcpMaxSessions
+    }),
+    HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
+      Layer.provide([HealthLive, AdminLive])
+    )
+  )))
+
+/** The HTTP server on HOST:PORT (PORT=0 picks a free port), serving every route. */
+export const HttpLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) =>
+  HttpLayerRouter.serve(RoutesLive).pipe(
+    // the admin middleware runs per request, so it is provided to the served app
+    Layer.provide(AdminAuthLive),
+    Layer.provide(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
+  )))

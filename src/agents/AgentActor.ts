@@ -1,0 +1,116 @@
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Queue from "effect/Queue"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import type * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import type { AgentId } from "../../schema/Ids.ts"
+import type { AgentsRepo } from "./AgentsRepo.ts"
+import { type AgentState, load } from "./AgentState.ts"
+import type { AgentCommand } from "./Commands.ts"
+import { Provisioning } from "./Provisioning.ts"
+
+type Reply<C extends AgentCommand> = Exit.Exit<Schema.WithResult.Success<C>, Schema.WithResult.Failure<C>>
+
+interface Envelope {
+  readonly command: AgentCommand
+  readonly reply: Deferred.Deferred<unknown, unknown>
+}
+
+/** How many commands may wait in one agent's mailbox before senders are slowed down. */
+const MAILBOX_CAPACITY = 1024
+
+export interface AgentActor {
+  readonly agentId: AgentId
+  /** Queues the command behind the agent's earlier ones and waits for its reply. */
+  readonly ask: <C extends AgentCommand>(
+    command: C
+  ) => Effect.Effect<Schema.WithResult.Success<C>, Schema.WithResult.Failure<C>>
+  /** How many times the actor crashed and rebuilt its state from the database. */
+  readonly restarts: Effect.Effect<number>
+}
+
+/**
+ * One agent's actor: a fiber that takes commands from a mailbox one at a
+ * time, so everything an agent does is serialized without locks, while other
+ * agents' actors run in parallel. A defect while handling a command is
+ * answered to its sender, then the actor restarts and reloads its state from
+ * the database before taking the next command. The fiber lives in the given
+ * scope: closing it (passivation, shutdown) interrupts the actor.
+ */
+export const make = (agentId: AgentId): Effect.Effect<AgentActor, never, Scope.Scope | Provisioning | AgentsRepo> =>
+  Effect.gen(function*() {
+    const provisioning = yield* Provisioning
+    const mailbox = yield* Queue.bounded<Envelope>(MAILBOX_CAPACITY)
+    const restarts = yield* Ref.make(0)
+    const context = yield* Effect.context<AgentsRepo>()
+
+    const handle = (
+      state: AgentState,
+      command: AgentCommand
+    ): Effect.Effect<readonly [unknown, AgentState], unknown> => {
+      switch (command._tag) {
+        case "Provision":
+          return provisioning.provision(state, command)
+        case "Deprovision":
+          return provisioning.deprovision(state, command)
+        case "GetStatus":
+          return Effect.map(provisioning.status(state), (out) => [out, state] as const)
+      }
+    }
+
+    /** Runs until a command dies; the state lives only as long as this run. */
+    const run = Effect.gen(function*() {
+      let state = yield* load(agentId).pipe(Effect.provide(context))
+      while (true) {
+        const { command, reply } = yield* Queue.take(mailbox)
+        const exit = yield* Effect.exit(handle(state, command))
+        if (Exit.isSuccess(exit)) {
+          state = exit.value[1]
+          yield* Deferred.succeed(reply, exit.value[0])
+        } else {
+          yield* Deferred.failCause(reply, exit.cause)
+          if (Cause.isDie(exit.cause)) {
+            // a defect, not a domain error: crash and rebuild from the database
+            return yield* Effect.failCause(exit.cause)
+          }
+        }
+      }
+    })
+
+    yield* run.pipe(
+      Effect.tapErrorCause((cause) =>
+        Effect.zipRight(
+          Ref.update(restarts, (n) => n + 1),
+          Effect.logError("agent actor crashed; restarting from the database").pipe(
+            Effect.annotateLogs({ agentId, defect: Cause.isDie(cause) })
+          )
+        )
+      ),
+      Effect.retry(Schedule.exponential("10 millis").pipe(Schedule.union(Schedule.spaced("1 second")))),
+      Effect.forkScoped
+    )
+
+    // Commands still queued when the actor stops are answered, never left hanging.
+    yield* Effect.addFinalizer(() =>
+      Queue.takeAll(mailbox).pipe(
+        Effect.flatMap(Effect.forEach((e) => Deferred.interrupt(e.reply), { discard: true })),
+        Effect.zipRight(Queue.shutdown(mailbox))
+      )
+    )
+
+    return {
+      agentId,
+      restarts: Ref.get(restarts),
+      ask: <C extends AgentCommand>(command: C) =>
+        Effect.gen(function*() {
+          const reply = yield* Deferred.make<unknown, unknown>()
+          yield* Queue.offer(mailbox, { command, reply })
+          const exit = (yield* Effect.exit(Deferred.await(reply))) as Reply<C>
+          return yield* exit
+        })
+    } satisfies AgentActor
+  })

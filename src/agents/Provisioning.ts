@@ -1,0 +1,311 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import { AlreadyProvisioned, NotFound, ProviderFailure } from "../../schema/Errors.ts"
+import type { DeprovisionChannelsOutput } from "../../schema/tools/DeprovisionChannels.ts"
+import type { ChannelStatusOutput } from "../../schema/tools/GetChannelStatus.ts"
+import type { ProvisionChannelsOutput, ProvisionedChannels } from "../../schema/tools/ProvisionChannels.ts"
+import { AppConfig } from "../config/AppConfig.ts"
+import { AuditLog } from "../observability/AuditLog.ts"
+import { EmailProvider } from "../providers/EmailProvider.ts"
+import type { ProviderError } from "../providers/ProviderError.ts"
+import { Telephony } from "../providers/Telephony.ts"
+import { VoiceOrchestrator } from "../providers/VoiceOrchestrator.ts"
+import { WhatsAppSenders } from "../providers/WhatsAppSenders.ts"
+import { AgentTokens } from "../security/AgentTokens.ts"
+import { AgentPool } from "./AgentPool.ts"
+import { AgentsRepo } from "./AgentsRepo.ts"
+import type { AgentState } from "./AgentState.ts"
+import type { Deprovision, Provision } from "./Commands.ts"
+import { WhatsAppPool } from "./WhatsAppPool.ts"
+
+const toFailure = (e: ProviderError) =>
+  new ProviderFailure({ provider: e.provider, message: `${e.operation} failed at the provider: ${e.reason}` })
+
+const Num = Schema.Union(Schema.Number, Schema.NumberFromString)
+const StatsRow = Schema.Struct({
+  monthlyMessages: Num,
+  emailSent: Num,
+  emailDelivered: Num,
+  callSeconds: Num,
+  monthlyCost: Num,
+  actionsThisMinute: Num,
+  actionsToday: Num,
+  maxPerMinute: Schema.NullOr(Num),
+  maxPerDay: Schema.NullOr(Num)
+})
+
+/**
+ * What an agent actor does with its lifecycle commands. Runs only inside the
+ * agent's actor, so one agent's commands never interleave.
+ */
+export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Provisioning", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const config = yield* AppConfig
+    const repo = yield* AgentsRepo
+    const pool = yield* AgentPool
+    const whatsappPool = yield* WhatsAppPool
+    const tokens = yield* AgentTokens
+    const audit = yield* AuditLog
+    const telephony = yield* Telephony
+    const email = yield* EmailProvider
+    const voice = yield* VoiceOrchestrator
+    const whatsapp = yield* WhatsAppSenders
+    const decodeStats = Schema.decodeUnknown(StatsRow)
+    const hook = (agentId: string, kind: string) => `${config.webhookBaseUrl}/webhooks/${encodeURIComponent(agentId)}/${kind}`
+
+    const provision = (state: AgentState, cmd: Provision) =>
+      Effect.gen(function*() {
+        const { agentId } = state
+        if (Option.isSome(state.record)) {
+          return yield* new AlreadyProvisioned({
+            message: `agent ${agentId} is already provisioned; deprovision it first or use comms_get_channel_status`
+          })
+        }
+        const caps = cmd.capabilities
+        const remaining = yield* pool.acquire
+        const work = Effect.gen(function*() {
+          const phone = caps.phone || caps.voiceAi
+            ? Option.some(
+              yield* telephony.provisionNumber({
+                agentId,
+                country: cmd.country,
+                voiceUrl: hook(agentId, "voice"),
+                smsUrl: hook(agentId, "sms")
+              })
+            )
+            : Option.none()
+          const inbox = caps.email
+            ? Option.some(yield* email.provisionAddress({ agentId, inboundUrl: hook(agentId, "email") }))
+            : Option.none()
+          const app = caps.voiceAi
+            ? Option.some(
+              yield* voice.createApp({
+                agentId,
+                voiceUrl: hook(agentId, "voice"),
+                websocketUrl: hook(agentId, "voice-ws").replace(/^http/, "ws")
+              })
+            )
+            : Option.none()
+
+          return yield* Effect.gen(function*() {
+            yield* repo.upsertActive({
+              agentId,
+              displayName: cmd.displayName,
+              country: cmd.country,
+              capabilities: caps,
+              phoneNumber: Option.getOrNull(Option.map(phone, (p) => p.number)),
+              emailAddress: Option.getOrNull(Option.map(inbox, (i) => i.address)),
+              voiceAppSid: Option.getOrNull(Option.map(app, (a) => a.appSid)),
+              systemPrompt: cmd.systemPrompt,
+              greeting: cmd.greeting,
+              routeDuplication: cmd.routeDuplication ?? null,
+              providerOverrides: cmd.providerOverrides ?? null
+            })
+            let whatsappChannel: ProvisionedChannels["whatsapp"] = undefined
+            if (caps.whatsapp) {
+              const sender = yield* whatsappPool.assign(agentId)
+              if (Option.isSome(sender)) {
+                const profile = sender.value.senderSid === null
+                  ? { status: "pending_review" as const }
+                  : yield* whatsapp.assignProfile({ senderSid: sender.value.senderSid, displayName: cmd.displayName })
+                yield* repo.setWhatsApp(agentId, {
+                  senderSid: sender.value.senderSid ?? "",
+                  number: sender.value.phoneNumber,
+                  status: profile.status
+                })
+                whatsappChannel = { number: sender.value.phoneNumber, status: profile.status }
+              } else {
+                yield* repo.setWhatsApp(agentId, { senderSid: "", number: null, status: "pending_review" })
+                whatsappChannel = { number: null, status: "pending_review" }
+              }
+            }
+            const issued = cmd.issueToken ? Option.some(yield* tokens.issue(agentId, cmd.actor)) : Option.none()
+            yield* audit.append({
+              eventType: "agent_provisioned",
+              actor: cmd.actor,
+              target: agentId,
+              details: {
+                phone: caps.phone,
+                whatsapp: caps.whatsapp,
+                email: caps.email,
+                voiceAi: caps.voiceAi,
+                country: cmd.country
+              }
+            })
+            if (Option.isSome(issued)) {
+              yield* audit.append({
+                eventType: "token_issued",
+                actor: cmd.actor,
+                target: agentId,
+                details: { tokenId: issued.value.tokenId, reason: "provision" }
+              })
+            }
+            const record = yield* repo.find(agentId)
+            return { whatsappChannel, issued, record }
+          }).pipe(sql.withTransaction, Effect.orDie).pipe(
+            Effect.map(({ issued, record, whatsappChannel }) => {
+              const channels: Mutable<ProvisionedChannels> = {}
+              if (Option.isSome(phone)) {
+                if (caps.phone) {
+                  channels.phone = { number: phone.value.number, status: "active" }
+                  channels.sms = { number: phone.value.number, status: "active" }
+                }
+              }
+              if (whatsappChannel !== undefined) channels.whatsapp = whatsappChannel
+              if (Option.isSome(inbox)) channels.email = { address: inbox.value.address, status: "active" }
+              if (Option.isSome(app)) channels.voiceAi = { appSid: app.value.appSid, status: "active" }
+              const output: ProvisionChannelsOutput = {
+                agentId,
+                channels,
+                poolSlotsRemaining: remaining,
+                provisionedAt: Option.match(record, {
+                  onNone: () => new Date().toISOString(),
+                  onSome: (r) => r.provisionedAt.toISOString()
+                }),
+                ...(Option.isSome(issued)
+                  ? {
+                    securityToken: Redacted.value(issued.value.token),
+                    tokenExpiresAt: issued.value.expiresAt.toISOString()
+                  }
+                  : {})
+              }
+              return [output, { agentId, record }] as const
+            })
+          )
+        }).pipe(
+          Effect.mapError(toFailure),
+          // the slot was taken before any provider was asked: give it back on any failure
+          Effect.onError(() => pool.release)
+        )
+        const [output, next] = yield* work
+        yield* Effect.logInfo("agent provisioned").pipe(
+          Effect.annotateLogs({ agentId, poolSlotsRemaining: output.poolSlotsRemaining })
+        )
+        return [output, { ...next, record: Option.filter(next.record, (r) => r.status === "active") }] as const
+      }).pipe(Effect.withSpan("Provisioning.provision", { attributes: { agentId: state.agentId } }))
+
+    const deprovision = (state: AgentState, cmd: Deprovision) =>
+      Effect.gen(function*() {
+        const { agentId } = state
+        if (Option.isNone(state.record)) {
+          return yield* new NotFound({ message: `agent ${agentId} is not provisioned` })
+        }
+        const { remaining, revoked } = yield* Effect.gen(function*() {
+          const revoked = yield* tokens.revokeAll(agentId)
+          yield* whatsappPool.release(agentId)
+          yield* repo.markDeprovisioned(agentId, !cmd.releaseNumber)
+          const remaining = yield* pool.release
+          yield* audit.append({
+            eventType: "agent_deprovisioned",
+            actor: cmd.actor,
+            target: agentId,
+            details: { releaseNumber: cmd.releaseNumber, tokensRevoked: revoked }
+          })
+          if (revoked > 0) {
+            yield* audit.append({
+              eventType: "token_revoked",
+              actor: cmd.actor,
+              target: agentId,
+              details: { count: revoked, reason: "deprovision" }
+            })
+          }
+          return { remaining, revoked }
+        }).pipe(sql.withTransaction, Effect.orDie)
+        // The agent is gone and its tokens are dead; giving numbers back is best effort.
+        let releasedNumber = false
+        if (cmd.releaseNumber) {
+          const results = yield* Effect.all([
+            telephony.releaseNumber(agentId),
+            email.releaseAddress(agentId),
+            voice.deleteApp(agentId)
+          ], { mode: "either", concurrency: 3 })
+          releasedNumber = results.every((r) => r._tag === "Right")
+          if (!releasedNumber) {
+            yield* Effect.logWarning("provider release failed after deprovisioning").pipe(Effect.annotateLogs({ agentId }))
+          }
+        }
+        const output: DeprovisionChannelsOutput = {
+          agentId,
+          status: "deprovisioned",
+          releasedNumber,
+          tokensRevoked: revoked,
+          poolSlotsRemaining: remaining,
+          deprovisionedAt: new Date().toISOString()
+        }
+        yield* Effect.logInfo("agent deprovisioned").pipe(Effect.annotateLogs({ agentId }))
+        return [output, { agentId, record: Option.none() }] as const
+      }).pipe(Effect.withSpan("Provisioning.deprovision", { attributes: { agentId: state.agentId } }))
+
+    const status = (state: AgentState) =>
+      Effect.gen(function*() {
+        if (Option.isNone(state.record)) {
+          return yield* new NotFound({ message: `agent ${state.agentId} is not provisioned` })
+        }
+        const r = state.record.value
+        const rows = yield* sql`SELECT
+            (SELECT count(*) FROM messages WHERE agent_id = ${r.agentId} AND channel = 'sms'
+               AND created_at >= date_trunc('month', now())) AS monthly_messages,
+            (SELECT count(*) FROM messages WHERE agent_id = ${r.agentId} AND channel = 'email'
+               AND direction = 'outbound') AS email_sent,
+            (SELECT count(*) FROM messages WHERE agent_id = ${r.agentId} AND channel = 'email'
+               AND direction = 'outbound' AND status IN ('sent', 'delivered')) AS email_delivered,
+            (SELECT coalesce(sum(duration_seconds), 0) FROM call_logs WHERE agent_id = ${r.agentId}) AS call_seconds,
+            (SELECT coalesce(sum(cost), 0) FROM usage_logs WHERE agent_id = ${r.agentId}
+               AND created_at >= date_trunc('month', now())) AS monthly_cost,
+            (SELECT count(*) FROM usage_logs WHERE agent_id = ${r.agentId}
+               AND created_at >= now() - interval '1 minute') AS actions_this_minute,
+            (SELECT count(*) FROM usage_logs WHERE agent_id = ${r.agentId}
+               AND created_at >= now() - interval '1 day') AS actions_today,
+            (SELECT max_per_minute FROM spending_limits WHERE agent_id = ${r.agentId}) AS max_per_minute,
+            (SELECT max_per_day FROM spending_limits WHERE agent_id = ${r.agentId}) AS max_per_day`.pipe(
+          Effect.flatMap((rows) => decodeStats(rows[0])),
+          Effect.orDie
+        )
+        const channels: Mutable<ChannelStatusOutput["channels"]> = {}
+        if (r.capabilities.phone && r.phoneNumber !== null) {
+          channels.phone = { number: r.phoneNumber, status: "active", monthlyMessages: rows.monthlyMessages }
+        }
+        if (r.capabilities.whatsapp) {
+          const st = r.whatsappStatus === "active" || r.whatsappStatus === "rejected" ? r.whatsappStatus : "pending_review"
+          channels.whatsapp = {
+            number: r.whatsappNumber,
+            status: st,
+            qualityRating: st === "active" ? (whatsapp.provider === "sandbox" ? "high" : "unknown") : "unknown"
+          }
+        }
+        if (r.capabilities.email && r.emailAddress !== null) {
+          channels.email = {
+            address: r.emailAddress,
+            status: "active",
+            deliveryRate: rows.emailSent === 0 ? 1 : rows.emailDelivered / rows.emailSent
+          }
+        }
+        if (r.capabilities.voiceAi) {
+          channels.voiceAi = { status: "active", totalCallMinutes: Math.round((rows.callSeconds / 60) * 100) / 100 }
+        }
+        const output: ChannelStatusOutput = {
+          agentId: r.agentId,
+          displayName: r.displayName,
+          status: "active",
+          provisionedAt: r.provisionedAt.toISOString(),
+          channels,
+          monthlyCost: rows.monthlyCost,
+          rateLimits: {
+            actionsThisMinute: rows.actionsThisMinute,
+            actionsToday: rows.actionsToday,
+            maxPerMinute: rows.maxPerMinute ?? config.limits.maxPerMinute,
+            maxPerDay: rows.maxPerDay ?? config.limits.maxPerDay
+          }
+        }
+        return output
+      }).pipe(Effect.withSpan("Provisioning.status", { attributes: { agentId: state.agentId } }))
+
+    return { provision, deprovision, status } as const
+  })
+}) {}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }

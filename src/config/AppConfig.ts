@@ -1,0 +1,211 @@
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import * as path from "node:path"
+
+/**
+ * A 32-byte key given as 64 hex characters or as base64 (standard or url-safe).
+ * Anything else is a configuration error naming the variable.
+ */
+export const key32 = (name: string): Config.Config<Redacted.Redacted<Buffer>> =>
+  Config.redacted(name).pipe(
+    Config.mapOrFail((r) => {
+      const raw = Redacted.value(r).trim()
+      const bytes = /^[0-9a-fA-F]{64}$/.test(raw)
+        ? Buffer.from(raw, "hex")
+        : /^[A-Za-z0-9+/_-]{43}={0,1}$/.test(raw)
+        ? Buffer.from(raw, "base64")
+        : undefined
+      return bytes !== undefined && bytes.length === 32
+        ? Either.right(Redacted.make(bytes))
+        : Either.left(ConfigError.InvalidData([name], "expected 32 bytes as 64 hex characters or base64"))
+    })
+  )
+
+const positiveInt = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.validate({ message: "expected a positive integer", validation: (n) => n > 0 }),
+    Config.withDefault(fallback)
+  )
+
+const nonNegativeNumber = (name: string, fallback: number) =>
+  Config.number(name).pipe(
+    Config.validate({ message: "expected a number >= 0", validation: (n) => n >= 0 }),
+    Config.withDefault(fallback)
+  )
+
+const secretMinLength = (name: string) =>
+  Config.redacted(name).pipe(
+    Config.validate({
+      message: "must be at least 16 characters",
+      validation: (r) => Redacted.value(r).length >= 16
+    })
+  )
+
+const url = (name: string) =>
+  Config.string(name).pipe(
+    Config.validate({
+      message: "expected an absolute http(s) URL",
+      validation: (s) => {
+        try {
+          const u = new URL(s.replace("{agentId}", "agent"))
+          return u.protocol === "http:" || u.protocol === "https:"
+        } catch {
+          return false
+        }
+      }
+    })
+  )
+
+/** A secret that sandbox mode may generate for this run. */
+export interface GeneratedSecret {
+  readonly name: string
+}
+
+const rawConfig = Config.all({
+  port: Config.port("PORT").pipe(Config.withDefault(3100)),
+  host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
+  webhookBaseUrl: Config.option(url("WEBHOOK_BASE_URL")),
+  serverName: Config.string("MCP_SERVER_NAME").pipe(Config.withDefault("agentos-comms")),
+  nodeEnv: Config.literal("development", "production", "test")("NODE_ENV").pipe(Config.withDefault("development")),
+  logLevel: Config.option(Config.logLevel("LOG_LEVEL")),
+  demoMode: Config.option(Config.boolean("DEMO_MODE")),
+  masterToken: Config.option(secretMinLength("MASTER_SECURITY_TOKEN")),
+  adminToken: Config.option(secretMinLength("ADMIN_TOKEN")),
+  encryptionKey: Config.option(key32("CREDENTIALS_ENCRYPTION_KEY")),
+  sandboxAuthToken: Config.option(secretMinLength("SANDBOX_AUTH_TOKEN")),
+  sandboxEmailDomain: Config.string("SANDBOX_EMAIL_DOMAIN").pipe(Config.withDefault("agents.sandbox.test")),
+  sandboxWhatsAppPoolSize: Config.integer("SANDBOX_WHATSAPP_POOL_SIZE").pipe(
+    Config.validate({ message: "expected an integer >= 0", validation: (n) => n >= 0 }),
+    Config.withDefault(20)
+  ),
+  initialPoolSize: positiveInt("INITIAL_AGENT_POOL_SIZE", 5),
+  twilioAccountSid: Config.option(Config.string("TWILIO_ACCOUNT_SID")),
+  twilioAuthToken: Config.option(Config.redacted("TWILIO_AUTH_TOKEN")),
+  sendgridApiKey: Config.option(Config.redacted("SENDGRID_API_KEY")),
+  elevenlabsApiKey: Config.option(Config.redacted("ELEVENLABS_API_KEY")),
+  deepgramApiKey: Config.option(Config.redacted("DEEPGRAM_API_KEY")),
+  callbackUrl: Config.option(url("AGENTOS_CALLBACK_URL")),
+  tokenTtlDays: positiveInt("TOKEN_TTL_DAYS", 90),
+  authLockoutThreshold: positiveInt("AUTH_LOCKOUT_THRESHOLD", 100),
+  authLockoutWindowSeconds: positiveInt("AUTH_LOCKOUT_WINDOW_SECONDS", 300),
+  authLockoutSeconds: positiveInt("AUTH_LOCKOUT_SECONDS", 900),
+  mcpMaxSessions: positiveInt("MCP_MAX_SESSIONS", 1000),
+  dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./data")),
+  agentIdleSeconds: positiveInt("AGENT_IDLE_SECONDS", 300),
+  limits: Config.all({
+    maxPerMinute: positiveInt("DEFAULT_MAX_ACTIONS_PER_MINUTE", 10),
+    maxPerHour: positiveInt("DEFAULT_MAX_ACTIONS_PER_HOUR", 100),
+    maxPerDay: positiveInt("DEFAULT_MAX_ACTIONS_PER_DAY", 500),
+    maxSpendPerDay: nonNegativeNumber("DEFAULT_MAX_SPEND_PER_DAY", 10),
+    maxSpendPerMonth: nonNegativeNumber("DEFAULT_MAX_SPEND_PER_MONTH", 100),
+    maxCallsPerDaySameNumber: positiveInt("DEFAULT_MAX_CALLS_PER_DAY_SAME_NUMBER", 2)
+  })
+})
+
+export interface DefaultLimits {
+  readonly maxPerMinute: number
+  readonly maxPerHour: number
+  readonly maxPerDay: number
+  readonly maxSpendPerDay: number
+  readonly maxSpendPerMonth: number
+  readonly maxCallsPerDaySameNumber: number
+}
+
+/**
+ * Every environment variable of the server, read and validated once at start.
+ * With no provider credentials at all, the server runs the sandbox carrier
+ * (DEMO_MODE defaults to true) and generates any secret it lacks for the run.
+ */
+export class AppConfig extends Effect.Service<AppConfig>()("app/config/AppConfig", {
+  effect: Effect.gen(function*() {
+    const c = yield* rawConfig
+    const hasProviderCredentials = Option.isSome(c.twilioAccountSid) || Option.isSome(c.twilioAuthToken) ||
+      Option.isSome(c.sendgridApiKey)
+    const demoMode = Option.getOrElse(c.demoMode, () => !hasProviderCredentials)
+    const generatedSecrets: Array<string> = []
+    // Sandbox secrets generated on a first start are kept in DATA_DIR, so a
+    // restart on the same data keeps the same master/admin tokens.
+    const secretsFile = c.dataDir === ":memory:" ? undefined : path.join(c.dataDir, "sandbox-secrets.json")
+    const stored = yield* Effect.sync((): Record<string, string> => {
+      if (!demoMode || secretsFile === undefined) return {}
+      try {
+        const parsed: unknown = JSON.parse(fs.readFileSync(secretsFile, "utf8"))
+        return typeof parsed === "object" && parsed !== null ? parsed as Record<string, string> : {}
+      } catch {
+        return {}
+      }
+    })
+    const fresh: Record<string, string> = {}
+    const sandboxSecret = (name: string) => {
+      const value = stored[name] ?? randomBytes(32).toString("base64url")
+      if (stored[name] === undefined) generatedSecrets.push(name)
+      fresh[name] = value
+      return value
+    }
+    const secret = <A>(name: string, value: Option.Option<A>, make: (raw: string) => A) =>
+      Option.match(value, {
+        onSome: (v) => Effect.succeed(v),
+        onNone: () =>
+          demoMode
+            ? Effect.sync(() => make(sandboxSecret(name)))
+            : Effect.fail(ConfigError.MissingData([name], `Expected ${name} to exist (required when DEMO_MODE=false)`))
+      })
+    const masterToken = yield* secret("MASTER_SECURITY_TOKEN", c.masterToken, Redacted.make)
+    const adminToken = yield* secret("ADMIN_TOKEN", c.adminToken, Redacted.make)
+    const encryptionKey = yield* secret("CREDENTIALS_ENCRYPTION_KEY", c.encryptionKey, (raw) =>
+      Redacted.make(Buffer.from(raw, "base64url")))
+    const sandboxAuthToken = Option.isSome(c.sandboxAuthToken)
+      ? c.sandboxAuthToken.value
+      : Redacted.make(sandboxSecret("SANDBOX_AUTH_TOKEN"))
+    if (demoMode && secretsFile !== undefined && generatedSecrets.length > 0) {
+      yield* Effect.sync(() => {
+        fs.mkdirSync(c.dataDir, { recursive: true })
+        fs.writeFileSync(secretsFile, JSON.stringify({ ...stored, ...fresh }, null, 2) + "\n", { mode: 0o600 })
+      })
+    }
+    const webhookBaseUrl = Option.getOrElse(c.webhookBaseUrl, () => `http://127.0.0.1:${c.port}`).replace(/\/+$/, "")
+    return {
+      ...c,
+      demoMode,
+      masterToken,
+      adminToken,
+      encryptionKey,
+      sandboxAuthToken,
+      webhookBaseUrl,
+      /** Names (never values) of the secrets generated on this start. */
+      generatedSecrets: generatedSecrets as ReadonlyArray<string>,
+      /** Where sandbox-generated secrets are kept, if anywhere. */
+      secretsFile
+    } as const
+  })
+}) {}
+
+/** One clear line for a configuration error: the variable(s) and what is wrong. */
+export const formatConfigError = (error: ConfigError.ConfigError): string => {
+  const problems: Array<string> = []
+  const walk = (e: ConfigError.ConfigError): void => {
+    switch (e._op) {
+      case "And":
+      case "Or":
+        walk(e.left)
+        walk(e.right)
+        return
+      case "MissingData":
+        problems.push(`${e.path.join("_") || "?"} is missing`)
+        return
+      case "InvalidData":
+      case "SourceUnavailable":
+      case "Unsupported":
+        problems.push(`${e.path.join("_") || "?"} is invalid: ${e.message.replace(/^Expected [A-Z_]+ to /, "expected to ")}`)
+        return
+    }
+  }
+  walk(error)
+  return `configuration error: ${[...new Set(problems)].join("; ")}`
+}

@@ -1,0 +1,99 @@
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
+import * as OpenApi from "@effect/platform/OpenApi"
+import * as Schema from "effect/Schema"
+import { AgentId } from "../../schema/Ids.ts"
+
+/**
+ * The REST contract (health + admin), declared as Schemas: handlers, request
+ * decoding and /openapi.json all come from it. Errors are the same
+ * `{ "error": { "code", "message" } }` body the MCP tools answer with.
+ */
+const errorBody = <const Code extends string>(code: Code, status: number) =>
+  Schema.Struct({
+    error: Schema.Struct({ code: Schema.Literal(code), message: Schema.String })
+  }).annotations(HttpApiSchema.annotations({ status, description: code }))
+
+export const AdminUnauthorized = errorBody("unauthorized", 401)
+export const AgentNotFound = errorBody("not_found", 404)
+export const AdminInvalidInput = errorBody("invalid_input", 400)
+
+export class AdminAuth extends HttpApiMiddleware.Tag<AdminAuth>()("app/http/AdminAuth", {
+  failure: AdminUnauthorized,
+  security: { bearer: HttpApiSecurity.bearer }
+}) {}
+
+const Health = Schema.Struct({
+  status: Schema.Literal("ok"),
+  uptime: Schema.Number.annotations({ description: "seconds since start" }),
+  version: Schema.String,
+  mode: Schema.Literal("sandbox", "live")
+})
+
+const ProbeResult = Schema.Literal("ok", "error")
+const Readiness = Schema.Struct({
+  status: Schema.Literal("ready", "not_ready"),
+  database: ProbeResult,
+  providers: Schema.Record({ key: Schema.String, value: ProbeResult })
+})
+const NotReady = Readiness.annotations(HttpApiSchema.annotations({ status: 503 }))
+
+export class HealthGroup extends HttpApiGroup.make("health")
+  .add(HttpApiEndpoint.get("health", "/health").addSuccess(Health))
+  .add(HttpApiEndpoint.get("ready", "/health/ready").addSuccess(Readiness).addError(NotReady))
+  .annotate(OpenApi.Title, "Health")
+{}
+
+const AgentPath = Schema.Struct({ agentId: AgentId })
+
+export const RotatedToken = Schema.Struct({
+  agentId: Schema.String,
+  securityToken: Schema.String,
+  expiresAt: Schema.String,
+  revoked: Schema.Number
+})
+export const RevokedTokens = Schema.Struct({ agentId: Schema.String, revoked: Schema.Number })
+export const PoolStatus = Schema.Struct({
+  maxAgents: Schema.Number,
+  activeAgents: Schema.Number,
+  slotsRemaining: Schema.Number
+})
+export const ExpandPool = Schema.Struct({
+  by: Schema.Number.pipe(Schema.int(), Schema.between(1, 10_000)).annotations({ description: "slots to add" })
+})
+export const AuditVerification = Schema.Struct({
+  ok: Schema.Boolean,
+  rows: Schema.Number,
+  brokenAt: Schema.NullOr(Schema.Number)
+})
+
+export class AdminGroup extends HttpApiGroup.make("admin")
+  .add(
+    HttpApiEndpoint.post("rotateToken", "/agents/:agentId/tokens/rotate")
+      .setPath(AgentPath)
+      .addSuccess(RotatedToken)
+      .addError(AgentNotFound)
+  )
+  .add(
+    HttpApiEndpoint.post("revokeTokens", "/agents/:agentId/tokens/revoke")
+      .setPath(AgentPath)
+      .addSuccess(RevokedTokens)
+      .addError(AgentNotFound)
+  )
+  .add(HttpApiEndpoint.get("pool", "/pool").addSuccess(PoolStatus))
+  .add(HttpApiEndpoint.post("expandPool", "/pool/expand").setPayload(ExpandPool).addSuccess(PoolStatus))
+  .add(HttpApiEndpoint.get("verifyAudit", "/audit/verify").addSuccess(AuditVerification))
+  .middleware(AdminAuth)
+  .prefix("/admin")
+  .annotate(OpenApi.Title, "Admin")
+  .annotate(OpenApi.Description, "Operator endpoints, authenticated with ADMIN_TOKEN as a Bearer token")
+{}
+
+export class Api extends HttpApi.make("agentos-comms").add(HealthGroup).add(AdminGroup).annotate(
+  OpenApi.Title,
+  "agentos-comms"
+) {}

@@ -1,0 +1,134 @@
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import { createHash, timingSafeEqual } from "node:crypto"
+import pkg from "../../package.json" with { type: "json" }
+import { AgentPool } from "../agents/AgentPool.ts"
+import { AgentsRepo } from "../agents/AgentsRepo.ts"
+import { AppConfig } from "../config/AppConfig.ts"
+import { AuditLog } from "../observability/AuditLog.ts"
+import { EmailProvider } from "../providers/EmailProvider.ts"
+import { Telephony } from "../providers/Telephony.ts"
+import { VoiceOrchestrator } from "../providers/VoiceOrchestrator.ts"
+import { WhatsAppSenders } from "../providers/WhatsAppSenders.ts"
+import { AgentTokens } from "../security/AgentTokens.ts"
+import { AdminAuth, Api } from "./Api.ts"
+
+const startedAt = Date.now()
+
+export const HealthLive = HttpApiBuilder.group(Api, "health", (handlers) =>
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const sql = yield* SqlClient.SqlClient
+    const telephony = yield* Telephony
+    const email = yield* EmailProvider
+    const voice = yield* VoiceOrchestrator
+    const whatsapp = yield* WhatsAppSenders
+    const probes = [
+      ["telephony", telephony],
+      ["email", email],
+      ["voice", voice],
+      ["whatsapp", whatsapp]
+    ] as const
+    return handlers
+      .handle("health", () =>
+        Effect.succeed({
+          status: "ok" as const,
+          uptime: Math.round((Date.now() - startedAt) / 1000),
+          version: pkg.version,
+          mode: config.demoMode ? "sandbox" as const : "live" as const
+        }))
+      .handle("ready", () =>
+        Effect.gen(function*() {
+          const database = yield* sql`SELECT 1`.pipe(
+            Effect.as("ok" as const),
+            Effect.timeout("3 seconds"),
+            Effect.orElseSucceed(() => "error" as const)
+          )
+          const providers: Record<string, "ok" | "error"> = {}
+          for (const [slot, p] of probes) {
+            const h = yield* p.health.pipe(Effect.timeout("3 seconds"), Effect.orElseSucceed(() => ({ status: "error" })))
+            providers[`${slot}:${p.provider}`] = h.status === "ok" ? "ok" : "error"
+          }
+          const ready = database === "ok" && Object.values(providers).every((s) => s === "ok")
+          const body = { status: ready ? "ready" as const : "not_ready" as const, database, providers }
+          return ready ? body : yield* Effect.fail(body)
+        }))
+  }))
+
+const digest = (s: string) => createHash("sha256").update(s).digest()
+
+export const AdminAuthLive = Layer.effect(
+  AdminAuth,
+  Effect.map(AppConfig, (config) => {
+    const expected = digest(Redacted.value(config.adminToken))
+    return AdminAuth.of({
+      bearer: (token) =>
+        timingSafeEqual(digest(Redacted.value(token)), expected)
+          ? Effect.void
+          : Effect.fail({ error: { code: "unauthorized" as const, message: "a valid ADMIN_TOKEN bearer token is required" } })
+    })
+  })
+)
+
+export const AdminLive = HttpApiBuilder.group(Api, "admin", (handlers) =>
+  Effect.gen(function*() {
+    const tokens = yield* AgentTokens
+    const agents = yield* AgentsRepo
+    const pool = yield* AgentPool
+    const audit = yield* AuditLog
+    const notFound = (agentId: string) => ({
+      error: { code: "not_found" as const, message: `agent ${agentId} is not provisioned` }
+    })
+    const requireActive = (agentId: Parameters<typeof agents.find>[0]) =>
+      agents.find(agentId).pipe(
+        Effect.flatMap((r) =>
+          Option.isSome(r) && r.value.status === "active" ? Effect.void : Effect.fail(notFound(agentId))
+        )
+      )
+    const poolStatus = (s: { maxAgents: number; activeAgents: number }) => ({
+      ...s,
+      slotsRemaining: s.maxAgents - s.activeAgents
+    })
+    return handlers
+      .handle("rotateToken", ({ path }) =>
+        Effect.gen(function*() {
+          yield* requireActive(path.agentId)
+          const issued = yield* tokens.rotate(path.agentId, "admin").pipe(Effect.orDie)
+          yield* audit.append({
+            eventType: "token_rotated",
+            actor: "admin",
+            target: path.agentId,
+            details: { tokenId: issued.tokenId, revoked: issued.revoked }
+          })
+          return {
+            agentId: path.agentId,
+            securityToken: Redacted.value(issued.token),
+            expiresAt: issued.expiresAt.toISOString(),
+            revoked: issued.revoked
+          }
+        }))
+      .handle("revokeTokens", ({ path }) =>
+        Effect.gen(function*() {
+          yield* requireActive(path.agentId)
+          const revoked = yield* tokens.revokeAll(path.agentId).pipe(Effect.orDie)
+          yield* audit.append({
+            eventType: "token_revoked",
+            actor: "admin",
+            target: path.agentId,
+            details: { count: revoked, reason: "admin" }
+          })
+          return { agentId: path.agentId, revoked }
+        }))
+      .handle("pool", () => Effect.map(pool.status, poolStatus))
+      .handle("expandPool", ({ payload }) =>
+        Effect.gen(function*() {
+          const s = yield* pool.expand(payload.by)
+          yield* audit.append({ eventType: "pool_expanded", actor: "admin", details: { by: payload.by, maxAgents: s.maxAgents } })
+          return poolStatus(s)
+        }))
+      .handle("verifyAudit", () => audit.verify)
+  }))

@@ -1,0 +1,67 @@
+/**
+ * Entry point. `node --import tsx src/main.ts` (or the `agentos-comms` bin):
+ * HTTP server with MCP at /mcp. With `--stdio`: MCP over stdin/stdout as well
+ * (for Claude Desktop), everything logged to stderr.
+ */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Cause from "effect/Cause"
+import * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
+import pkg from "../package.json" with { type: "json" }
+import { AppConfig, formatConfigError } from "./config/AppConfig.ts"
+import { McpStdio } from "./mcp/McpStdio.ts"
+import { LoggerLive } from "./observability/Logger.ts"
+import { AppLive, HttpLive } from "./Server.ts"
+
+const stdio = process.argv.includes("--stdio")
+
+const StartupNotes = Layer.effectDiscard(Effect.gen(function*() {
+  const config = yield* AppConfig
+  if (config.generatedSecrets.length > 0) {
+    yield* Effect.logWarning("sandbox mode: generated secrets for this data directory").pipe(
+      Effect.annotateLogs({ generated: config.generatedSecrets.join(","), file: config.secretsFile ?? "memory only" })
+    )
+  }
+  yield* Effect.logInfo("agentos-comms started").pipe(
+    Effect.annotateLogs({ version: pkg.version, mode: config.demoMode ? "sandbox" : "live", transport: stdio ? "stdio+http" : "http" })
+  )
+}))
+
+/** HTTP only: runs until interrupted (SIGINT/SIGTERM). */
+const serveHttp = Layer.launch(Layer.merge(HttpLive, StartupNotes))
+
+/** stdio + HTTP: runs until the stdio client disconnects. */
+const serveStdio = McpStdio.run.pipe(
+  Effect.provide(Layer.mergeAll(
+    HttpLive,
+    McpStdio.layer({ server: { name: "agentos-comms", version: pkg.version } }),
+    StartupNotes
+  ))
+)
+
+const program = Effect.gen(function*() {
+  const config = yield* AppConfig
+  const level = Option.getOrElse(config.logLevel, () => LogLevel.Info)
+  return yield* (stdio ? serveStdio : serveHttp).pipe(Effect.provide(AppLive), Logger.withMinimumLogLevel(level))
+}).pipe(
+  Effect.provide(AppConfig.Default),
+  Effect.catchAllCause((cause) => {
+    const failure = Cause.failureOption(cause)
+    const line = Option.isSome(failure) && ConfigError.isConfigError(failure.value)
+      ? formatConfigError(failure.value)
+      : Cause.isInterruptedOnly(cause)
+      ? undefined
+      : `start-up failed: ${Cause.pretty(cause).split("\n")[0]}`
+    return line === undefined ? Effect.void : Effect.sync(() => {
+      process.stderr.write(line + "\n")
+      process.exitCode = 1
+    })
+  }),
+  Effect.provide(LoggerLive(stdio))
+)
+
+NodeRuntime.runMain(program, { disablePrettyLogger: true, disableErrorReporting: true })

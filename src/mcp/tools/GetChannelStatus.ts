@@ -1,0 +1,23 @@
+import * as Effect from "effect/Effect"
+import { ChannelStatusOutput, GetChannelStatusInput } from "../../../schema/tools/GetChannelStatus.ts"
+import { AgentSupervisor } from "../../agents/AgentSupervisor.ts"
+import { GetStatus } from "../../agents/Commands.ts"
+import { Authenticator } from "../../security/Authenticator.ts"
+import * as Tool from "../Tool.ts"
+
+export const GetChannelStatus = Tool.make({
+  name: "comms_get_channel_status",
+  title: "Channel status of an agent",
+  description: "Provisioning and health status of an agent's channels, this month's cost and its rate-limit " +
+    "usage. Needs the agent's own token or the master token.",
+  input: GetChannelStatusInput,
+  output: ChannelStatusOutput,
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  handler: (input, principal) =>
+    Effect.gen(function*() {
+      const auth = yield* Authenticator
+      yield* auth.authorizeAgent(principal, input.agentId)
+      const supervisor = yield* AgentSupervisor
+      return yield* supervisor.send(input.agentId, new GetStatus())
+    })
+})

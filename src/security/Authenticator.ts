@@ -1,0 +1,77 @@
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import { timingSafeEqual, createHash } from "node:crypto"
+import { Forbidden, LockedOut, Unauthorized } from "../../schema/Errors.ts"
+import type { AgentId } from "../../schema/Ids.ts"
+import { AppConfig } from "../config/AppConfig.ts"
+import { AuditLog } from "../observability/AuditLog.ts"
+import { AgentTokens } from "./AgentTokens.ts"
+import { AuthLockout } from "./AuthLockout.ts"
+
+/** Who is calling: the orchestrator (master token) or one agent. */
+export type Principal =
+  | { readonly _tag: "Master" }
+  | { readonly _tag: "Agent"; readonly agentId: AgentId }
+
+const digest = (s: string) => createHash("sha256").update(s).digest()
+
+/** Constant-time comparison that does not leak the length either. */
+const sameSecret = (a: string, b: string) => timingSafeEqual(digest(a), digest(b))
+
+/**
+ * Turns a presented token into a Principal, and guards every agent-scoped
+ * action against impersonation: an agent token acts only for its own agentId.
+ */
+export class Authenticator extends Effect.Service<Authenticator>()("app/security/Authenticator", {
+  effect: Effect.gen(function*() {
+    const config = yield* AppConfig
+    const tokens = yield* AgentTokens
+    const lockout = yield* AuthLockout
+    const audit = yield* AuditLog
+    const master = Redacted.value(config.masterToken)
+
+    const authenticate = (token: Option.Option<Redacted.Redacted<string>>, clientIp: string) =>
+      Effect.gen(function*() {
+        const locked = yield* lockout.lockedFor(clientIp)
+        if (locked > 0) {
+          return yield* new LockedOut({
+            message: `too many invalid tokens from this address; try again in ${locked} s`,
+            retryAfterSeconds: locked
+          })
+        }
+        if (Option.isNone(token) || Redacted.value(token.value).length === 0) {
+          return yield* new Unauthorized({
+            message: "a security token is required: pass securityToken or send 'Authorization: Bearer <token>'"
+          })
+        }
+        const presented = Redacted.value(token.value)
+        if (sameSecret(presented, master)) return { _tag: "Master" } as Principal
+        const agentId = yield* tokens.verify(token.value).pipe(Effect.orDie)
+        if (Option.isSome(agentId)) return { _tag: "Agent", agentId: agentId.value } as Principal
+        const lockedNow = yield* lockout.recordFailure(clientIp)
+        if (lockedNow) {
+          yield* Effect.logWarning("auth lockout started").pipe(Effect.annotateLogs({ securityEvent: "auth_lockout" }))
+          yield* audit.append({
+            eventType: "auth_lockout",
+            actor: "system",
+            details: { lockoutSeconds: config.authLockoutSeconds }
+          })
+        }
+        return yield* new Unauthorized({ message: "invalid, expired or revoked security token" })
+      })
+
+    /** The impersonation guard: master may act for any agent, an agent only for itself. */
+    const authorizeAgent = (principal: Principal, agentId: AgentId) =>
+      principal._tag === "Master" || principal.agentId === agentId
+        ? Effect.void
+        : Effect.fail(new Forbidden({ message: "this token belongs to another agent" }))
+
+    const requireMaster = (principal: Principal, what: string) =>
+      principal._tag === "Master"
+        ? Effect.void
+        : Effect.fail(new Forbidden({ message: `${what} requires the master token` }))
+
+    return { authenticate, authorizeAgent, requireMaster } as const
+  })
+}) {}
