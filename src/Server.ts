@@ -65,10 +65,10 @@ export const RoutesLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) =>
     )
   )))
 
-/** The HTTP server on HOST:PORT (PORT=0 picks a free port), serving every route. */
+/** The HTTP server on HOST:PORT (PORT=0 picks a free port), serving every route; exposes HttpServer for its address. */
 export const HttpLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) =>
   HttpLayerRouter.serve(RoutesLive).pipe(
     // the admin middleware runs per request, so it is provided to the served app
     Layer.provide(AdminAuthLive),
-    Layer.provide(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
+    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
   )))

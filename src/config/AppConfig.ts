@@ -68,7 +68,10 @@ export interface GeneratedSecret {
 }
 
 const rawConfig = Config.all({
-  port: Config.port("PORT").pipe(Config.withDefault(3100)),
+  port: Config.integer("PORT").pipe(
+    Config.validate({ message: "expected a port number 0-65535 (0 picks a free port)", validation: (n) => n >= 0 && n <= 65535 }),
+    Config.withDefault(3100)
+  ),
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
   webhookBaseUrl: Config.option(url("WEBHOOK_BASE_URL")),
   serverName: Config.string("MCP_SERVER_NAME").pipe(Config.withDefault("agentos-comms")),
