@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url"
 import { inject } from "vitest"
 import * as Database from "../../src/db/Database.ts"
 import * as Migrations from "../../src/db/Migrations.ts"
-import { freshPgDatabase } from "../support/postgres.ts"
+import { allMigrations, freshPgDatabase } from "../support/postgres.ts"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
@@ -48,7 +48,7 @@ describe("Database.layer", () => {
       const first = yield* Effect.gen(function*() {
         const info = yield* Database.DatabaseInfo
         yield* Database.ping
-        expect(yield* Migrations.run).toEqual([[1, "initial"]])
+        expect(yield* Migrations.run).toEqual(allMigrations.map((m) => [m.migrationId, m.name]))
         const sql = yield* SqlClient.SqlClient
         yield* sql`INSERT INTO agent_channels ${sql.insert({ agentId: "persisted" })}`
         return info
@@ -99,7 +99,7 @@ describe("scripts/migrate.ts", () => {
       const url = yield* Effect.promise(() => freshPgDatabase(inject("pgUrl")))
       const first = yield* runMigrateScript({ DATABASE_URL: url })
       expect(first.trim().split("\n")).toHaveLength(1)
-      expect(first).toMatch(/^migrations: applied 1 \(0001_initial\) on postgres /)
+      expect(first).toMatch(new RegExp(`^migrations: applied ${allMigrations.length} \\(${Object.keys(Migrations.migrations).join(", ")}\\) on postgres `))
       const second = yield* runMigrateScript({ DATABASE_URL: url })
       expect(second).toMatch(/^migrations: applied 0 on postgres /)
     }), { timeout: 60_000 })

@@ -10,6 +10,7 @@
  *
  * In a test file: `freshPgLayer(inject("pgUrl"))` (`inject` from "vitest").
  */
+import * as Migrations from "../../src/db/Migrations.ts"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as PgClient from "@effect/sql-pg/PgClient"
@@ -208,3 +209,11 @@ export const freshPgLayer = (url: string): Layer.Layer<SqlClient.SqlClient | Dat
       Effect.map((db) => Database.layerPg(Redacted.make(db.url)))
     )
   )
+
+/** Every migration as the Migrator records it: `{ migrationId, name }` from the `<id>_<name>` keys. */
+export const allMigrations: ReadonlyArray<{ readonly migrationId: number; readonly name: string }> = Object.keys(
+  Migrations.migrations
+).map((key) => {
+  const [, id = "", name = ""] = /^(\d+)_(.+)$/.exec(key) ?? []
+  return { migrationId: Number(id), name }
+})
