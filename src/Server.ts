@@ -35,8 +35,8 @@ export const MigratedDatabase = Layer.effectContext(
 /** Config + migrated database. */
 export const InfraLive = Layer.merge(MigratedDatabase, AppConfig.Default)
 
-/** The domain: repositories, security, the agent supervisor and the tool registry, over providers. */
-export const DomainLive = ToolRegistryLive.pipe(
+/** The domain: repositories, security, the agent supervisor and the tool registry; needs provider ports. */
+export const DomainServices = ToolRegistryLive.pipe(
   Layer.provideMerge(AgentSupervisor.Default),
   Layer.provideMerge(Provisioning.Default),
   Layer.provideMerge(Authenticator.Default),
@@ -47,9 +47,11 @@ export const DomainLive = ToolRegistryLive.pipe(
     AgentPool.Default,
     AgentsRepo.Default,
     WhatsAppPool.Default
-  )),
-  Layer.provideMerge(ProvidersLive)
+  ))
 )
+
+/** The domain over the providers chosen from config. */
+export const DomainLive = DomainServices.pipe(Layer.provideMerge(ProvidersLive))
 
 export const AppLive = DomainLive.pipe(Layer.provideMerge(InfraLive))
 

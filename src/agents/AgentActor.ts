@@ -74,15 +74,17 @@ export const make = (agentId: AgentId): Effect.Effect<AgentActor, never, Scope.S
         } else {
           yield* Deferred.failCause(reply, exit.cause)
           if (Cause.isDie(exit.cause)) {
-            // a defect, not a domain error: crash and rebuild from the database
-            return yield* Effect.failCause(exit.cause)
+            // a defect, not a domain error: crash (as a failure, so the supervision retry sees it) and rebuild
+            return yield* Effect.fail(exit.cause)
           }
         }
       }
     })
 
     yield* run.pipe(
-      Effect.tapErrorCause((cause) =>
+      // a failed state load is a crash too
+      Effect.sandbox,
+      Effect.tapError((cause) =>
         Effect.zipRight(
           Ref.update(restarts, (n) => n + 1),
           Effect.logError("agent actor crashed; restarting from the database").pipe(

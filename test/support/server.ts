@@ -2,33 +2,20 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js"
-import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
+import { TEST_ADMIN_TOKEN, TEST_MASTER_TOKEN, testConfig } from "../../layers/Test.ts"
 import { AppLive, HttpLive } from "../../src/Server.ts"
 
-export const MASTER = "test-master-token-0123456789"
-export const ADMIN = "test-admin-token-0123456789"
+export const MASTER = TEST_MASTER_TOKEN
+export const ADMIN = TEST_ADMIN_TOKEN
 
 /**
  * The whole server (sandbox carrier, real HTTP on a free loopback port),
  * configured from `env` instead of the process environment.
  */
 export const serverLayer = (env: Record<string, string>) =>
-  HttpLive.pipe(
-    Layer.provideMerge(AppLive),
-    Layer.provide(Logger.minimumLogLevel(LogLevel.None)),
-    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries({
-      MASTER_SECURITY_TOKEN: MASTER,
-      ADMIN_TOKEN: ADMIN,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      DATA_DIR: ":memory:",
-      ...env
-    })))))
-  )
+  HttpLive.pipe(Layer.provideMerge(AppLive), Layer.provide(testConfig(env)))
 
 export const baseUrl = Effect.flatMap(HttpServer.HttpServer, ({ address }) =>
   address._tag === "TcpAddress"

@@ -1,0 +1,47 @@
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import { AppConfig } from "../src/config/AppConfig.ts"
+import type { EmailProvider } from "../src/providers/EmailProvider.ts"
+import type { Telephony } from "../src/providers/Telephony.ts"
+import type { VoiceOrchestrator } from "../src/providers/VoiceOrchestrator.ts"
+import type { WhatsAppSenders } from "../src/providers/WhatsAppSenders.ts"
+import { DomainServices, MigratedDatabase } from "../src/Server.ts"
+import { SandboxLive } from "./Sandbox.ts"
+
+export type ProviderPorts = Telephony | EmailProvider | VoiceOrchestrator | WhatsAppSenders
+
+export const TEST_MASTER_TOKEN = "test-master-token-0123456789"
+export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789"
+
+/** Configuration for tests: fixed tokens, in-memory PGlite, free port, quiet logs; `env` overrides. */
+export const testConfig = (env: Record<string, string> = {}) =>
+  Layer.mergeAll(
+    Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries({
+      MASTER_SECURITY_TOKEN: TEST_MASTER_TOKEN,
+      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      DATA_DIR: ":memory:",
+      ...env
+    })))),
+    Logger.minimumLogLevel(LogLevel.None)
+  )
+
+/**
+ * The domain (no HTTP) over the sandbox carrier, or over `providers` swapped
+ * in by a test, on a migrated in-memory PGlite (or DATABASE_URL from `env`).
+ */
+export const TestDomain = (
+  options: {
+    readonly env?: Record<string, string>
+    readonly providers?: Layer.Layer<ProviderPorts, never, AppConfig | SqlClient.SqlClient>
+  } = {}
+) =>
+  DomainServices.pipe(
+    Layer.provideMerge(options.providers ?? SandboxLive),
+    Layer.provideMerge(Layer.merge(MigratedDatabase, AppConfig.Default)),
+    Layer.provide(testConfig(options.env))
+  )

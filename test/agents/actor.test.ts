@@ -1,0 +1,97 @@
+import { describe, expect, layer } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import { AgentId } from "../../schema/Ids.ts"
+import { SandboxLive } from "../../layers/Sandbox.ts"
+import { TestDomain } from "../../layers/Test.ts"
+import { AgentSupervisor } from "../../src/agents/AgentSupervisor.ts"
+import { Deprovision, GetStatus, Provision } from "../../src/agents/Commands.ts"
+import { Telephony } from "../../src/providers/Telephony.ts"
+
+const provision = (extra: Partial<ConstructorParameters<typeof Provision>[0]> = {}) =>
+  new Provision({
+    displayName: "Actor test",
+    greeting: "hi",
+    systemPrompt: "be nice",
+    country: "US",
+    capabilities: { phone: true, whatsapp: false, email: true, voiceAi: false },
+    issueToken: true,
+    actor: "master",
+    ...extra
+  })
+
+/** Sandbox telephony, except that provisioning a number for agents named crash-* is a defect (a bug). */
+const crashOnce = Ref.unsafeMake(new Set<string>())
+const CrashingTelephony = Layer.effect(
+  Telephony,
+  Effect.map(Telephony, (inner) =>
+    Telephony.of({
+      ...inner,
+      provisionNumber: (req) =>
+        Effect.flatMap(Ref.modify(crashOnce, (seen) => [seen.has(req.agentId), new Set(seen).add(req.agentId)]), (seenBefore) =>
+          req.agentId.startsWith("crash-") && !seenBefore ? Effect.dieMessage("simulated adapter bug") : inner.provisionNumber(req))
+    }))
+).pipe(Layer.provide(SandboxLive))
+
+describe("agent actors", () => {
+  layer(TestDomain({ env: { INITIAL_AGENT_POOL_SIZE: "20" }, providers: Layer.merge(SandboxLive, CrashingTelephony) }), {
+    timeout: 60_000,
+    excludeTestServices: true
+  })((it) => {
+    it.effect("a crashed actor answers the defect, restarts, and rebuilds its state from the database", () =>
+      Effect.gen(function*() {
+        const supervisor = yield* AgentSupervisor
+        const id = AgentId.make("crash-1")
+        const first = yield* Effect.exit(supervisor.send(id, provision()))
+        expect(Exit.isFailure(first) && Exit.causeOption(first).pipe(Option.map((c) => c._tag))).toEqual(Option.some("Die"))
+        // the pool slot taken before the crash was given back, nothing was half-written
+        expect(yield* Effect.exit(supervisor.send(id, new GetStatus()))).toMatchObject({ _tag: "Failure" })
+        expect(yield* supervisor.restarts(id)).toBe(1)
+        // the restarted actor works: same agent provisions now, and its state survives passivation
+        const out = yield* supervisor.send(id, provision())
+        expect(out.channels.phone?.number).toMatch(/^\+1/)
+        yield* supervisor.passivate(id)
+        expect(yield* supervisor.activeAgents).not.toContain(id)
+        const status = yield* supervisor.send(id, new GetStatus())
+        expect(status.channels.phone?.number).toBe(out.channels.phone?.number)
+        expect(yield* supervisor.restarts(id)).toBe(0)
+      }))
+
+    it.effect("one agent's commands are serialized: concurrent provisions of the same agent → one wins", () =>
+      Effect.gen(function*() {
+        const supervisor = yield* AgentSupervisor
+        const id = AgentId.make("serial-1")
+        const results = yield* Effect.all(
+          Array.from({ length: 8 }, () => Effect.either(supervisor.send(id, provision()))),
+          { concurrency: "unbounded" }
+        )
+        const wins = results.filter((r) => r._tag === "Right")
+        expect(wins).toHaveLength(1)
+        expect(results.filter((r) => r._tag === "Left").map((r) => r._tag === "Left" && r.left._tag)).toEqual(
+          Array(7).fill("AlreadyProvisioned")
+        )
+        const gone = yield* supervisor.send(id, new Deprovision({ releaseNumber: false, actor: "master" }))
+        expect(gone.tokensRevoked).toBe(1)
+        // without releaseNumber the number stays reserved for this agent and comes back on re-provisioning
+        const back = yield* supervisor.send(id, provision())
+        const won = wins[0]
+        expect(won?._tag === "Right" && back.channels.phone?.number).toBe(won?._tag === "Right" && won.right.channels.phone?.number)
+      }))
+
+    it.effect("different agents run in parallel and each gets its own number", () =>
+      Effect.gen(function*() {
+        const supervisor = yield* AgentSupervisor
+        const outs = yield* Effect.forEach(
+          ["p-1", "p-2", "p-3", "p-4", "p-5"],
+          (id) => supervisor.send(AgentId.make(id), provision()),
+          { concurrency: "unbounded" }
+        )
+        expect(new Set(outs.map((o) => o.channels.phone?.number)).size).toBe(5)
+        expect(new Set(outs.map((o) => o.channels.email?.address)).size).toBe(5)
+        expect((yield* supervisor.activeAgents).length).toBeGreaterThanOrEqual(5)
+      }))
+  })
+})
