@@ -205,7 +205,7 @@ export const formatConfigError = (error: ConfigError.ConfigError): string => {
       case "InvalidData":
       case "SourceUnavailable":
       case "Unsupported":
-        problems.push(`${e.path.join("_") || "?"} is invalid: ${e.message.replace(/^Expected [A-Z_]+ to /, "expected to ")}`)
+        problems.push(`${e.path.join("_") || "?"} is invalid: ${e.message.replace(/^Expected /, "expected ")}`)
         return
     }
   }
