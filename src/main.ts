@@ -46,9 +46,10 @@ const serveStdio = McpStdio.run.pipe(
 const program = Effect.gen(function*() {
   const config = yield* AppConfig
   const level = Option.getOrElse(config.logLevel, () => LogLevel.Info)
-  return yield* (stdio ? serveStdio : serveHttp).pipe(Effect.provide(AppLive), Logger.withMinimumLogLevel(level))
+  return yield* (stdio ? serveStdio : serveHttp).pipe(Logger.withMinimumLogLevel(level))
 }).pipe(
-  Effect.provide(AppConfig.Default),
+  // one build of the config and the app: every layer below shares it
+  Effect.provide(AppLive),
   Effect.catchAllCause((cause) => {
     const failure = Cause.failureOption(cause)
     const line = Option.isSome(failure) && ConfigError.isConfigError(failure.value)

@@ -82,17 +82,20 @@ export const make = (agentId: AgentId): Effect.Effect<AgentActor, never, Scope.S
     })
 
     yield* run.pipe(
-      // a failed state load is a crash too
+      // a failed state load is a crash too; interruption (passivation, shutdown) is not
       Effect.sandbox,
       Effect.tapError((cause) =>
-        Effect.zipRight(
+        Cause.isInterruptedOnly(cause) ? Effect.void : Effect.zipRight(
           Ref.update(restarts, (n) => n + 1),
           Effect.logError("agent actor crashed; restarting from the database").pipe(
             Effect.annotateLogs({ agentId, defect: Cause.isDie(cause) })
           )
         )
       ),
-      Effect.retry(Schedule.exponential("10 millis").pipe(Schedule.union(Schedule.spaced("1 second")))),
+      Effect.retry({
+        while: (cause) => !Cause.isInterruptedOnly(cause),
+        schedule: Schedule.exponential("10 millis").pipe(Schedule.union(Schedule.spaced("1 second")))
+      }),
       Effect.forkScoped
     )
 

@@ -2,6 +2,7 @@ import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { randomBytes } from "node:crypto"
@@ -76,7 +77,16 @@ const rawConfig = Config.all({
   webhookBaseUrl: Config.option(url("WEBHOOK_BASE_URL")),
   serverName: Config.string("MCP_SERVER_NAME").pipe(Config.withDefault("agentos-comms")),
   nodeEnv: Config.literal("development", "production", "test")("NODE_ENV").pipe(Config.withDefault("development")),
-  logLevel: Config.option(Config.logLevel("LOG_LEVEL")),
+  logLevel: Config.option(
+    Config.string("LOG_LEVEL").pipe(Config.mapOrFail((raw) => {
+      const aliases: Record<string, LogLevel.Literal> = { warning: "Warning", warn: "Warning", err: "Error" }
+      const name = raw.trim().toLowerCase()
+      const literal = aliases[name] ?? LogLevel.allLevels.find((l) => l._tag.toLowerCase() === name || l.label.toLowerCase() === name)?._tag
+      return literal === undefined
+        ? Either.left(ConfigError.InvalidData(["LOG_LEVEL"], "expected one of all, trace, debug, info, warning, error, fatal, none"))
+        : Either.right(LogLevel.fromLiteral(literal))
+    }))
+  ),
   demoMode: Config.option(Config.boolean("DEMO_MODE")),
   masterToken: Config.option(secretMinLength("MASTER_SECURITY_TOKEN")),
   adminToken: Config.option(secretMinLength("ADMIN_TOKEN")),
@@ -94,6 +104,9 @@ const rawConfig = Config.all({
   elevenlabsApiKey: Config.option(Config.redacted("ELEVENLABS_API_KEY")),
   deepgramApiKey: Config.option(Config.redacted("DEEPGRAM_API_KEY")),
   callbackUrl: Config.option(url("AGENTOS_CALLBACK_URL")),
+  callbackSigningSecret: Config.option(secretMinLength("CALLBACK_SIGNING_SECRET")),
+  inboundEmailSecret: Config.option(secretMinLength("INBOUND_EMAIL_SECRET")),
+  maxMessageBodyChars: positiveInt("MAX_MESSAGE_BODY_CHARS", 20000),
   tokenTtlDays: positiveInt("TOKEN_TTL_DAYS", 90),
   authLockoutThreshold: positiveInt("AUTH_LOCKOUT_THRESHOLD", 100),
   authLockoutWindowSeconds: positiveInt("AUTH_LOCKOUT_WINDOW_SECONDS", 300),
@@ -163,6 +176,8 @@ export class AppConfig extends Effect.Service<AppConfig>()("app/config/AppConfig
     const adminToken = yield* secret("ADMIN_TOKEN", c.adminToken, Redacted.make)
     const encryptionKey = yield* secret("CREDENTIALS_ENCRYPTION_KEY", c.encryptionKey, (raw) =>
       Redacted.make(Buffer.from(raw, "base64url")))
+    const callbackSigningSecret = yield* secret("CALLBACK_SIGNING_SECRET", c.callbackSigningSecret, Redacted.make)
+    const inboundEmailSecret = yield* secret("INBOUND_EMAIL_SECRET", c.inboundEmailSecret, Redacted.make)
     const sandboxAuthToken = Option.isSome(c.sandboxAuthToken)
       ? c.sandboxAuthToken.value
       : Redacted.make(sandboxSecret("SANDBOX_AUTH_TOKEN"))
@@ -179,6 +194,8 @@ export class AppConfig extends Effect.Service<AppConfig>()("app/config/AppConfig
       masterToken,
       adminToken,
       encryptionKey,
+      callbackSigningSecret,
+      inboundEmailSecret,
       sandboxAuthToken,
       webhookBaseUrl,
       /** Names (never values) of the secrets generated on this start. */
