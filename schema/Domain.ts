@@ -38,3 +38,21 @@ export const SecurityTokenField = Schema.optional(
     description: "The agent's security token (or the master token). May instead be sent as 'Authorization: Bearer' on the MCP HTTP connection."
   })
 )
+
+export const MessageChannel = Schema.Literal("sms", "whatsapp", "email")
+export type MessageChannel = typeof MessageChannel.Type
+
+/** Opt-in storage of message bodies (encrypted, deleted after the retention). Off by default. */
+export const PrivacySettings = Schema.Struct({
+  storeBodies: Schema.Array(MessageChannel).annotations({
+    description: "Channels whose message bodies are stored (AES-256-GCM encrypted). Empty: routing metadata only."
+  }),
+  retentionDays: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.between(1, 3650)), {
+    default: () => 30
+  }).annotations({ description: "Days a stored body is kept before it is deleted (default 30)" })
+})
+export type PrivacySettings = typeof PrivacySettings.Type
+
+/** One attachment of a message: where it is and what it is. */
+export const MediaItem = Schema.Struct({ url: Schema.String, contentType: Schema.String })
+export type MediaItem = typeof MediaItem.Type

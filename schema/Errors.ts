@@ -55,6 +55,47 @@ export class ProviderFailure extends Schema.TaggedError<ProviderFailure>()("Prov
   readonly code = "provider_error"
 }
 
+/** The outbound body was refused by the content filter; nothing was sent. */
+export class ContentBlocked extends Schema.TaggedError<ContentBlocked>()("ContentBlocked", {
+  message: Schema.String,
+  category: Schema.String
+}) {
+  readonly code = "content_blocked"
+}
+
+/** WhatsApp outside the 24-hour customer-service window needs an approved template. */
+export class WhatsAppTemplateRequired extends Schema.TaggedError<WhatsAppTemplateRequired>()("WhatsAppTemplateRequired", {
+  message: Schema.String
+}) {
+  readonly code = "whatsapp_template_required"
+}
+
+/** The recipient is on a do-not-call list (national registry import or our own). */
+export class DncListed extends Schema.TaggedError<DncListed>()("DncListed", { message: Schema.String }) {
+  readonly code = "dnc_listed"
+}
+
+/** Outside 08:00-21:00 in the recipient's local time (TCPA). */
+export class QuietHours extends Schema.TaggedError<QuietHours>()("QuietHours", {
+  message: Schema.String,
+  retryAfterSeconds: Schema.Number
+}) {
+  readonly code = "quiet_hours"
+}
+
+/** The contact opted out of this agent (STOP and friends). */
+export class OptedOut extends Schema.TaggedError<OptedOut>()("OptedOut", { message: Schema.String }) {
+  readonly code = "opted_out"
+}
+
+/** Anti-harassment: too many contacts of the same recipient today. */
+export class ContactLimit extends Schema.TaggedError<ContactLimit>()("ContactLimit", {
+  message: Schema.String,
+  retryAfterSeconds: Schema.Number
+}) {
+  readonly code = "contact_limit"
+}
+
 /** Every error a tool may answer with. */
 export const ToolError = Schema.Union(
   InvalidInput,
@@ -64,7 +105,13 @@ export const ToolError = Schema.Union(
   NotFound,
   AlreadyProvisioned,
   PoolExhausted,
-  ProviderFailure
+  ProviderFailure,
+  ContentBlocked,
+  WhatsAppTemplateRequired,
+  DncListed,
+  QuietHours,
+  OptedOut,
+  ContactLimit
 )
 export type ToolError = typeof ToolError.Type
 
@@ -82,6 +129,6 @@ export const toErrorBody = (e: ToolError): ErrorBody => ({
   error: {
     code: e.code,
     message: e.message,
-    ...(e._tag === "LockedOut" ? { retryAfterSeconds: e.retryAfterSeconds } : {})
+    ...("retryAfterSeconds" in e ? { retryAfterSeconds: e.retryAfterSeconds } : {})
   }
 })

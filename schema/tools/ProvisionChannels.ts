@@ -1,5 +1,5 @@
 import * as Schema from "effect/Schema"
-import { Capabilities, NonNegativeInt, ProviderOverrides, RouteDuplication, SecurityTokenField } from "../Domain.ts"
+import { Capabilities, NonNegativeInt, PrivacySettings, ProviderOverrides, RouteDuplication, SecurityTokenField } from "../Domain.ts"
 import { AgentId, CountryCode } from "../Ids.ts"
 
 export const ProvisionChannelsInput = Schema.Struct({
@@ -15,7 +15,8 @@ export const ProvisionChannelsInput = Schema.Struct({
   country: CountryCode,
   capabilities: Capabilities,
   routeDuplication: Schema.optional(RouteDuplication),
-  providerOverrides: Schema.optional(ProviderOverrides)
+  providerOverrides: Schema.optional(ProviderOverrides),
+  privacy: Schema.optional(PrivacySettings)
 })
 export type ProvisionChannelsInput = typeof ProvisionChannelsInput.Type
 

@@ -2,7 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { Capabilities, ProviderOverrides, RouteDuplication } from "../../schema/Domain.ts"
+import { Capabilities, PrivacySettings, ProviderOverrides, RouteDuplication } from "../../schema/Domain.ts"
 import { AgentId } from "../../schema/Ids.ts"
 
 const DateLike = Schema.Union(Schema.DateFromSelf, Schema.DateFromString)
@@ -26,6 +26,7 @@ export const AgentRecord = Schema.Struct({
   greeting: Schema.NullOr(Schema.String),
   routeDuplication: Schema.NullOr(Json(RouteDuplication)),
   providerOverrides: Schema.NullOr(Json(ProviderOverrides)),
+  privacy: Schema.NullOr(Json(PrivacySettings)),
   status: Schema.Literal("active", "deprovisioned"),
   provisionedAt: DateLike,
   deprovisionedAt: Schema.NullOr(DateLike)
@@ -44,11 +45,12 @@ export interface NewAgent {
   readonly greeting: string
   readonly routeDuplication: RouteDuplication | null
   readonly providerOverrides: ProviderOverrides | null
+  readonly privacy: PrivacySettings | null
 }
 
 const COLUMNS = `agent_id, display_name, country, capabilities, phone_number, whatsapp_sender_sid, whatsapp_number,
   whatsapp_status, email_address, voice_app_sid, system_prompt, greeting, route_duplication, provider_overrides,
-  status, provisioned_at, deprovisioned_at`
+  privacy, status, provisioned_at, deprovisioned_at`
 
 /** `agent_channels`: which agent owns which number, inbox and voice app. */
 export class AgentsRepo extends Effect.Service<AgentsRepo>()("app/agents/AgentsRepo", {
@@ -80,6 +82,7 @@ export class AgentsRepo extends Effect.Service<AgentsRepo>()("app/agents/AgentsR
           greeting: a.greeting,
           routeDuplication: jsonOrNull(a.routeDuplication),
           providerOverrides: jsonOrNull(a.providerOverrides),
+          privacy: jsonOrNull(a.privacy),
           status: "active"
         })
       }
@@ -88,7 +91,7 @@ export class AgentsRepo extends Effect.Service<AgentsRepo>()("app/agents/AgentsR
         phone_number = EXCLUDED.phone_number, email_address = EXCLUDED.email_address,
         voice_app_sid = EXCLUDED.voice_app_sid, system_prompt = EXCLUDED.system_prompt,
         greeting = EXCLUDED.greeting, route_duplication = EXCLUDED.route_duplication,
-        provider_overrides = EXCLUDED.provider_overrides, status = 'active',
+        provider_overrides = EXCLUDED.provider_overrides, privacy = EXCLUDED.privacy, status = 'active',
         whatsapp_sender_sid = NULL, whatsapp_number = NULL, whatsapp_status = 'pending',
         provisioned_at = now(), deprovisioned_at = NULL, updated_at = now()`.pipe(
         Effect.asVoid,
@@ -109,6 +112,17 @@ export class AgentsRepo extends Effect.Service<AgentsRepo>()("app/agents/AgentsR
             whatsapp_sender_sid = NULL, whatsapp_number = NULL, whatsapp_status = 'released'
             WHERE agent_id = ${agentId}`).pipe(Effect.asVoid)
 
-    return { find, upsertActive, setWhatsApp, markDeprovisioned } as const
+    /** The active agent holding an address (phone, WhatsApp number or email), if any. */
+    const findByAddress = (address: string) =>
+      sql`SELECT ${sql.literal(COLUMNS)} FROM agent_channels WHERE status = 'active'
+          AND (phone_number = ${address} OR whatsapp_number = ${address} OR lower(email_address) = lower(${address}))
+          LIMIT 1`.pipe(
+        Effect.flatMap(decode),
+        Effect.map((rows) => Option.fromNullable(rows[0])),
+        Effect.orDie,
+        Effect.withSpan("AgentsRepo.findByAddress")
+      )
+
+    return { find, findByAddress, upsertActive, setWhatsApp, markDeprovisioned } as const
   })
 }) {}

@@ -1,5 +1,5 @@
 import * as Schema from "effect/Schema"
-import { Capabilities, ProviderOverrides, RouteDuplication } from "../../schema/Domain.ts"
+import { Capabilities, PrivacySettings, ProviderOverrides, RouteDuplication } from "../../schema/Domain.ts"
 import { AlreadyProvisioned, NotFound, PoolExhausted, ProviderFailure } from "../../schema/Errors.ts"
 import { CountryCode } from "../../schema/Ids.ts"
 import { DeprovisionChannelsOutput } from "../../schema/tools/DeprovisionChannels.ts"
@@ -22,6 +22,7 @@ export class Provision extends Schema.TaggedRequest<Provision>()("Provision", {
     capabilities: Capabilities,
     routeDuplication: Schema.optional(RouteDuplication),
     providerOverrides: Schema.optional(ProviderOverrides),
+    privacy: Schema.optional(PrivacySettings),
     /** Register the agent's own token and return it (provisioning with the master token). */
     issueToken: Schema.Boolean,
     /** Who asked: "master" or an agentId. */

@@ -103,7 +103,8 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
               systemPrompt: cmd.systemPrompt,
               greeting: cmd.greeting,
               routeDuplication: cmd.routeDuplication ?? null,
-              providerOverrides: cmd.providerOverrides ?? null
+              providerOverrides: cmd.providerOverrides ?? null,
+              privacy: cmd.privacy ?? null
             })
             let whatsappChannel: ProvisionedChannels["whatsapp"] = undefined
             if (caps.whatsapp) {

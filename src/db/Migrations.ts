@@ -17,6 +17,7 @@ import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import initial from "./migrations/0001_initial.ts"
 import sandboxCarrier from "./migrations/0002_sandbox_carrier.ts"
+import messaging from "./migrations/0003_messaging.ts"
 
 /**
  * Every migration, keyed `<id>_<name>`. Append new ones (`"0002_…"`); never edit an applied one.
@@ -25,7 +26,8 @@ import sandboxCarrier from "./migrations/0002_sandbox_carrier.ts"
  */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "0001_initial": initial,
-  "0002_sandbox_carrier": sandboxCarrier
+  "0002_sandbox_carrier": sandboxCarrier,
+  "0003_messaging": messaging
 }
 
 /**

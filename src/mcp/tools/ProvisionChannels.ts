@@ -29,6 +29,7 @@ export const ProvisionChannels = Tool.make({
           capabilities: input.capabilities,
           routeDuplication: input.routeDuplication,
           providerOverrides: input.providerOverrides,
+          privacy: input.privacy,
           issueToken: true,
           actor: "master"
         })

@@ -1,0 +1,160 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { MediaItem, type MessageChannel, type PrivacySettings } from "../../schema/Domain.ts"
+import { Cipher } from "../security/Cipher.ts"
+
+const DateLike = Schema.Union(Schema.DateFromSelf, Schema.DateFromString)
+const Num = Schema.Union(Schema.Number, Schema.NumberFromString)
+const MediaList = Schema.Union(Schema.Array(MediaItem), Schema.parseJson(Schema.Array(MediaItem)))
+
+const MessageRow = Schema.Struct({
+  id: Schema.String,
+  agentId: Schema.String,
+  channel: Schema.String,
+  direction: Schema.Literal("inbound", "outbound"),
+  fromAddress: Schema.String,
+  toAddress: Schema.String,
+  subject: Schema.NullOr(Schema.String),
+  body: Schema.NullOr(Schema.String),
+  media: MediaList,
+  externalId: Schema.NullOr(Schema.String),
+  status: Schema.String,
+  cost: Schema.NullOr(Num),
+  fromAgentId: Schema.NullOr(Schema.String),
+  createdAt: DateLike
+})
+export type MessageRow = typeof MessageRow.Type
+
+/** One message as the history returns it: the body only when it was stored (opt-in), decrypted. */
+export interface StoredMessage extends Omit<MessageRow, "body"> {
+  readonly body: string | null
+}
+
+export interface NewMessage {
+  readonly agentId: string
+  readonly channel: MessageChannel
+  readonly direction: "inbound" | "outbound"
+  readonly from: string
+  readonly to: string
+  /** The other party: `to` for outbound, `from` for inbound. */
+  readonly contact: string
+  readonly subject: string | null
+  readonly body: string
+  readonly media: ReadonlyArray<MediaItem>
+  readonly provider: string
+  readonly externalId: string | null
+  readonly status: string
+  readonly cost: number | null
+  readonly fromAgentId: string | null
+  /** The agent's privacy settings: the body is kept (encrypted) only if its channel opted in. */
+  readonly privacy: PrivacySettings | null
+}
+
+export interface MessageQuery {
+  readonly agentId: string
+  readonly channel: MessageChannel | "voice" | "all"
+  readonly contact: string | undefined
+  readonly since: Date | undefined
+  readonly limit: number
+}
+
+const COLUMNS = `id, agent_id, channel, direction, from_address, to_address, subject, body, media, external_id,
+  status, cost, from_agent_id, created_at`
+
+/**
+ * `messages`: routing metadata of every message both ways. Bodies are stored
+ * only for channels the agent owner opted in to, AES-256-GCM encrypted, with
+ * an expiry after which the retention sweep deletes them.
+ */
+export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/MessagesRepo", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const cipher = yield* Cipher
+    const decode = Schema.decodeUnknown(Schema.Array(MessageRow))
+
+    const sealedBody = (m: NewMessage) => {
+      const keep = m.privacy !== null && m.privacy.storeBodies.includes(m.channel) && m.body.length > 0
+      if (!keep || m.privacy === null) return { body: null, bodyExpiresAt: null }
+      return {
+        body: cipher.encrypt("message-bodies", m.body),
+        bodyExpiresAt: new Date(Date.now() + m.privacy.retentionDays * 86_400_000)
+      }
+    }
+
+    const row = (m: NewMessage) => ({
+      agentId: m.agentId,
+      channel: m.channel,
+      direction: m.direction,
+      fromAddress: m.from,
+      toAddress: m.to,
+      contact: m.contact,
+      subject: m.subject,
+      media: JSON.stringify(m.media),
+      mediaUrl: m.media[0]?.url ?? null,
+      mediaType: m.media[0]?.contentType ?? null,
+      provider: m.provider,
+      externalId: m.externalId,
+      status: m.status,
+      cost: m.cost,
+      fromAgentId: m.fromAgentId,
+      ...sealedBody(m)
+    })
+
+    /** Inserts a message; None when the provider id was already recorded for this agent and direction. */
+    const insert = (m: NewMessage) =>
+      (m.externalId === null
+        ? sql`INSERT INTO messages ${sql.insert(row(m))} RETURNING id`
+        : sql`INSERT INTO messages ${sql.insert(row(m))}
+              ON CONFLICT (agent_id, direction, external_id) WHERE external_id IS NOT NULL DO NOTHING
+              RETURNING id`).pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0]?.["id"] as string | undefined)),
+        Effect.withSpan("MessagesRepo.insert")
+      )
+
+    const setStatus = (agentId: string, externalId: string, status: string) =>
+      sql`UPDATE messages SET status = ${status}, updated_at = now()
+          WHERE agent_id = ${agentId} AND external_id = ${externalId} AND direction = 'outbound'`.pipe(
+        Effect.map((rows) => rows.length),
+        Effect.withSpan("MessagesRepo.setStatus")
+      )
+
+    const list = (q: MessageQuery) =>
+      Effect.gen(function*() {
+        const where = [
+          sql`agent_id = ${q.agentId}`,
+          ...(q.channel === "all" ? [] : [sql`channel = ${q.channel}`]),
+          ...(q.contact === undefined ? [] : [sql`contact = ${q.contact}`]),
+          ...(q.since === undefined ? [] : [sql`created_at >= ${q.since}`])
+        ]
+        const rows = yield* sql`SELECT ${sql.literal(COLUMNS)} FROM messages WHERE ${sql.and(where)}
+          ORDER BY created_at DESC, id DESC LIMIT ${q.limit}`.pipe(Effect.flatMap(decode))
+        const total = yield* sql`SELECT count(*) AS n FROM messages WHERE ${sql.and(where)}`
+        const messages: ReadonlyArray<StoredMessage> = rows.map((r) => ({
+          ...r,
+          body: r.body === null ? null : cipher.decrypt("message-bodies", r.body) ?? null
+        }))
+        return { messages, totalCount: Number(total[0]?.["n"] ?? 0) }
+      }).pipe(Effect.withSpan("MessagesRepo.list"))
+
+    /** When the contact last wrote to the agent on `channel` (the WhatsApp 24-hour window). */
+    const lastInboundAt = (agentId: string, channel: MessageChannel, contact: string) =>
+      sql`SELECT max(created_at) AS at FROM messages
+          WHERE agent_id = ${agentId} AND channel = ${channel} AND direction = 'inbound' AND contact = ${contact}`.pipe(
+        Effect.map((rows) => {
+          const at = rows[0]?.["at"]
+          return at === null || at === undefined ? Option.none<Date>() : Option.some(new Date(at as string | Date))
+        })
+      )
+
+    /** Deletes stored bodies whose retention ended; returns how many. */
+    const purgeExpiredBodies = sql`UPDATE messages SET body = NULL, body_expires_at = NULL
+        WHERE body_expires_at IS NOT NULL AND body_expires_at <= now() RETURNING id`.pipe(
+      Effect.map((rows) => rows.length),
+      Effect.withSpan("MessagesRepo.purgeExpiredBodies")
+    )
+
+    return { insert, setStatus, list, lastInboundAt, purgeExpiredBodies } as const
+  })
+}) {}
