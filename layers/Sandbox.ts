@@ -2,7 +2,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { AppConfig } from "../src/config/AppConfig.ts"
 import { SandboxCarrier } from "../src/providers/sandbox/SandboxCarrier.ts"
+import { SandboxDelivery } from "../src/providers/sandbox/SandboxDelivery.ts"
 import { SandboxProviders } from "../src/providers/sandbox/SandboxProviders.ts"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 
 /**
  * Every provider port served by the sandbox carrier: fictional numbers and
@@ -18,5 +20,7 @@ const SeedWhatsAppPool = Layer.effectDiscard(
 )
 
 export const SandboxLive = Layer.merge(SandboxProviders, SeedWhatsAppPool).pipe(
-  Layer.provide(SandboxCarrier.Default)
+  Layer.provide(SandboxDelivery.Default),
+  Layer.provideMerge(SandboxCarrier.Default),
+  Layer.provide(FetchHttpClient.layer)
 )

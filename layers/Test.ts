@@ -4,6 +4,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { AppConfig } from "../src/config/AppConfig.ts"
+import { PublicUrl } from "../src/http/PublicUrl.ts"
 import type { EmailProvider } from "../src/providers/EmailProvider.ts"
 import type { Telephony } from "../src/providers/Telephony.ts"
 import type { VoiceOrchestrator } from "../src/providers/VoiceOrchestrator.ts"
@@ -37,11 +38,11 @@ export const testConfig = (env: Record<string, string> = {}) =>
 export const TestDomain = (
   options: {
     readonly env?: Record<string, string>
-    readonly providers?: Layer.Layer<ProviderPorts, never, AppConfig | SqlClient.SqlClient>
+    readonly providers?: Layer.Layer<ProviderPorts, never, AppConfig | SqlClient.SqlClient | PublicUrl>
   } = {}
 ) =>
   DomainServices.pipe(
     Layer.provideMerge(options.providers ?? SandboxLive),
-    Layer.provideMerge(Layer.merge(MigratedDatabase, AppConfig.Default)),
+    Layer.provideMerge(Layer.merge(MigratedDatabase, PublicUrl.Default).pipe(Layer.provideMerge(AppConfig.Default))),
     Layer.provide(testConfig(options.env))
   )

@@ -1,4 +1,5 @@
 import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
@@ -16,6 +17,7 @@ import * as Database from "./db/Database.ts"
 import * as Migrations from "./db/Migrations.ts"
 import { Api } from "./http/Api.ts"
 import { AdminAuthLive, AdminLive, HealthLive } from "./http/ApiHandlers.ts"
+import { PublicUrl } from "./http/PublicUrl.ts"
 import * as McpHttp from "./mcp/McpHttp.ts"
 import { ToolRegistryLive } from "./mcp/Tools.ts"
 import { AuditLog } from "./observability/AuditLog.ts"
@@ -32,8 +34,8 @@ export const MigratedDatabase = Layer.effectContext(
   Effect.zipRight(Migrations.run, Effect.context<SqlClient.SqlClient | Database.DatabaseInfo>())
 ).pipe(Layer.provide(Database.layer))
 
-/** Config + migrated database. */
-export const InfraLive = Layer.merge(MigratedDatabase, AppConfig.Default)
+/** Config, public URL and migrated database. */
+export const InfraLive = Layer.merge(MigratedDatabase, PublicUrl.Default).pipe(Layer.provideMerge(AppConfig.Default))
 
 /** The domain: repositories, security, the agent supervisor and the tool registry; needs provider ports. */
 export const DomainServices = ToolRegistryLive.pipe(
@@ -67,9 +69,17 @@ export const RoutesLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) =>
     )
   )))
 
+/** Once listening, the bound port becomes the public URL (unless WEBHOOK_BASE_URL says otherwise). */
+const AnnounceAddress = Layer.effectDiscard(Effect.gen(function*() {
+  const server = yield* HttpServer.HttpServer
+  const publicUrl = yield* PublicUrl
+  if (server.address._tag === "TcpAddress") yield* publicUrl.bound(server.address.port)
+}))
+
 /** The HTTP server on HOST:PORT (PORT=0 picks a free port), serving every route; exposes HttpServer for its address. */
 export const HttpLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) =>
   HttpLayerRouter.serve(RoutesLive).pipe(
+    Layer.merge(AnnounceAddress),
     // the admin middleware runs per request, so it is provided to the served app
     Layer.provide(AdminAuthLive),
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))

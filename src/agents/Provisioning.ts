@@ -8,6 +8,7 @@ import type { DeprovisionChannelsOutput } from "../../schema/tools/DeprovisionCh
 import type { ChannelStatusOutput } from "../../schema/tools/GetChannelStatus.ts"
 import type { ProvisionChannelsOutput, ProvisionedChannels } from "../../schema/tools/ProvisionChannels.ts"
 import { AppConfig } from "../config/AppConfig.ts"
+import { PublicUrl } from "../http/PublicUrl.ts"
 import { AuditLog } from "../observability/AuditLog.ts"
 import { EmailProvider } from "../providers/EmailProvider.ts"
 import type { ProviderError } from "../providers/ProviderError.ts"
@@ -55,7 +56,7 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
     const voice = yield* VoiceOrchestrator
     const whatsapp = yield* WhatsAppSenders
     const decodeStats = Schema.decodeUnknown(StatsRow)
-    const hook = (agentId: string, kind: string) => `${config.webhookBaseUrl}/webhooks/${encodeURIComponent(agentId)}/${kind}`
+    const publicUrl = yield* PublicUrl
 
     const provision = (state: AgentState, cmd: Provision) =>
       Effect.gen(function*() {
@@ -66,6 +67,12 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
           })
         }
         const caps = cmd.capabilities
+        const hooks = {
+          voice: yield* publicUrl.webhook(agentId, "voice"),
+          sms: yield* publicUrl.webhook(agentId, "sms"),
+          email: yield* publicUrl.webhook(agentId, "email"),
+          voiceWs: (yield* publicUrl.webhook(agentId, "voice-ws")).replace(/^http/, "ws")
+        }
         const remaining = yield* pool.acquire
         const work = Effect.gen(function*() {
           const phone = caps.phone || caps.voiceAi
@@ -73,20 +80,20 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
               yield* telephony.provisionNumber({
                 agentId,
                 country: cmd.country,
-                voiceUrl: hook(agentId, "voice"),
-                smsUrl: hook(agentId, "sms")
+                voiceUrl: hooks.voice,
+                smsUrl: hooks.sms
               })
             )
             : Option.none()
           const inbox = caps.email
-            ? Option.some(yield* email.provisionAddress({ agentId, inboundUrl: hook(agentId, "email") }))
+            ? Option.some(yield* email.provisionAddress({ agentId, inboundUrl: hooks.email }))
             : Option.none()
           const app = caps.voiceAi
             ? Option.some(
               yield* voice.createApp({
                 agentId,
-                voiceUrl: hook(agentId, "voice"),
-                websocketUrl: hook(agentId, "voice-ws").replace(/^http/, "ws")
+                voiceUrl: hooks.voice,
+                websocketUrl: hooks.voiceWs
               })
             )
             : Option.none()

@@ -187,7 +187,7 @@ export class AppConfig extends Effect.Service<AppConfig>()("app/config/AppConfig
         fs.writeFileSync(secretsFile, JSON.stringify({ ...stored, ...fresh }, null, 2) + "\n", { mode: 0o600 })
       })
     }
-    const webhookBaseUrl = Option.getOrElse(c.webhookBaseUrl, () => `http://127.0.0.1:${c.port}`).replace(/\/+$/, "")
+    const webhookBaseUrl = Option.map(c.webhookBaseUrl, (u) => u.replace(/\/+$/, ""))
     return {
       ...c,
       demoMode,

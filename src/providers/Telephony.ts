@@ -1,5 +1,6 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
+import type { MediaItem } from "../../schema/Domain.ts"
 import type { AgentId } from "../../schema/Ids.ts"
 import type { ProviderError, ProviderHealth } from "./ProviderError.ts"
 
@@ -17,6 +18,19 @@ export class Telephony extends Context.Tag("app/providers/Telephony")<Telephony,
     readonly voiceUrl: string
     readonly smsUrl: string
   }) => Effect.Effect<{ readonly number: string; readonly providerRef: string }, ProviderError>
+  /**
+   * Sends an SMS/MMS or WhatsApp message from the agent's number. The provider
+   * reports delivery later to `statusCallbackUrl`.
+   */
+  readonly sendMessage: (req: {
+    readonly agentId: AgentId
+    readonly channel: "sms" | "whatsapp"
+    readonly from: string
+    readonly to: string
+    readonly body: string
+    readonly media: ReadonlyArray<MediaItem>
+    readonly statusCallbackUrl: string
+  }) => Effect.Effect<{ readonly providerMessageId: string; readonly status: "queued" | "sent" }, ProviderError>
   /** Returns the number to the provider. */
   readonly releaseNumber: (agentId: AgentId) => Effect.Effect<void, ProviderError>
   readonly health: Effect.Effect<ProviderHealth>

@@ -100,7 +100,11 @@ export class SandboxCarrier extends Effect.Service<SandboxCarrier>()("app/provid
         ),
       /** Which agent holds an address (routing for agent-to-agent traffic). */
       ownerOf: (address: string) =>
-        sql`SELECT agent_id FROM sandbox_addresses WHERE address = ${address} AND agent_id IS NOT NULL`.pipe(
+        sql`SELECT agent_id FROM sandbox_addresses WHERE address = ${address} AND agent_id IS NOT NULL
+            UNION ALL
+            SELECT assigned_to_agent AS agent_id FROM whatsapp_pool
+            WHERE phone_number = ${address} AND assigned_to_agent IS NOT NULL
+            LIMIT 1`.pipe(
           Effect.map((rows) => Option.fromNullable(rows[0]?.["agentId"] as string | undefined)),
           Effect.orDie
         ),

@@ -5,17 +5,20 @@ import type { ProviderHealth } from "../ProviderError.ts"
 import { Telephony } from "../Telephony.ts"
 import { VoiceOrchestrator } from "../VoiceOrchestrator.ts"
 import { WhatsAppSenders } from "../WhatsAppSenders.ts"
+import { ProviderError } from "../ProviderError.ts"
 import { SandboxCarrier } from "./SandboxCarrier.ts"
+import { SandboxDelivery } from "./SandboxDelivery.ts"
 
 /** The sandbox adapters of every provider port, all backed by the one SandboxCarrier. */
 const ok: Effect.Effect<ProviderHealth> = Effect.succeed({ status: "ok" })
 
 export const SandboxTelephony = Layer.effect(
   Telephony,
-  Effect.map(SandboxCarrier, (carrier) =>
+  Effect.zipWith(SandboxCarrier, SandboxDelivery, (carrier, delivery) =>
     Telephony.of({
       provider: "sandbox",
       provisionNumber: ({ agentId }) => carrier.allocatePhoneNumber(agentId),
+      sendMessage: delivery.sendMessage,
       releaseNumber: (agentId) => carrier.release(agentId, "phone"),
       health: ok
     }))
@@ -23,10 +26,14 @@ export const SandboxTelephony = Layer.effect(
 
 export const SandboxEmail = Layer.effect(
   EmailProvider,
-  Effect.map(SandboxCarrier, (carrier) =>
+  Effect.zipWith(SandboxCarrier, SandboxDelivery, (carrier, delivery) =>
     EmailProvider.of({
       provider: "sandbox",
       provisionAddress: ({ agentId }) => carrier.allocateEmail(agentId),
+      send: (req) =>
+        delivery.sendEmail(req).pipe(
+          Effect.mapError((e) => new ProviderError({ provider: "sandbox", operation: "send email", reason: e.reason }))
+        ),
       releaseAddress: (agentId) => carrier.release(agentId, "email"),
       health: ok
     }))
