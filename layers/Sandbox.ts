@@ -4,7 +4,6 @@ import { AppConfig } from "../src/config/AppConfig.ts"
 import { SandboxCarrier } from "../src/providers/sandbox/SandboxCarrier.ts"
 import { SandboxDelivery } from "../src/providers/sandbox/SandboxDelivery.ts"
 import { SandboxProviders } from "../src/providers/sandbox/SandboxProviders.ts"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 
 /**
  * Every provider port served by the sandbox carrier: fictional numbers and
@@ -21,6 +20,5 @@ const SeedWhatsAppPool = Layer.effectDiscard(
 
 export const SandboxLive = Layer.merge(SandboxProviders, SeedWhatsAppPool).pipe(
   Layer.provide(SandboxDelivery.Default),
-  Layer.provideMerge(SandboxCarrier.Default),
-  Layer.provide(FetchHttpClient.layer)
+  Layer.provideMerge(SandboxCarrier.Default)
 )

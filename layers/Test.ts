@@ -2,6 +2,7 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { AppConfig } from "../src/config/AppConfig.ts"
 import { PublicUrl } from "../src/http/PublicUrl.ts"
@@ -9,7 +10,7 @@ import type { EmailProvider } from "../src/providers/EmailProvider.ts"
 import type { Telephony } from "../src/providers/Telephony.ts"
 import type { VoiceOrchestrator } from "../src/providers/VoiceOrchestrator.ts"
 import type { WhatsAppSenders } from "../src/providers/WhatsAppSenders.ts"
-import { DomainServices, MigratedDatabase } from "../src/Server.ts"
+import { DomainServices, InfraLive } from "../src/Server.ts"
 import { SandboxLive } from "./Sandbox.ts"
 
 export type ProviderPorts = Telephony | EmailProvider | VoiceOrchestrator | WhatsAppSenders
@@ -38,11 +39,11 @@ export const testConfig = (env: Record<string, string> = {}) =>
 export const TestDomain = (
   options: {
     readonly env?: Record<string, string>
-    readonly providers?: Layer.Layer<ProviderPorts, never, AppConfig | SqlClient.SqlClient | PublicUrl>
+    readonly providers?: Layer.Layer<ProviderPorts, never, AppConfig | SqlClient.SqlClient | PublicUrl | HttpClient.HttpClient>
   } = {}
 ) =>
   DomainServices.pipe(
     Layer.provideMerge(options.providers ?? SandboxLive),
-    Layer.provideMerge(Layer.merge(MigratedDatabase, PublicUrl.Default).pipe(Layer.provideMerge(AppConfig.Default))),
+    Layer.provideMerge(InfraLive),
     Layer.provide(testConfig(options.env))
   )

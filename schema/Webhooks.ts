@@ -41,7 +41,12 @@ export class WebhookParseError extends Schema.TaggedError<WebhookParseError>()("
     } catch {
       formatted = []
     }
-    return WebhookParseError.fromProblems(what, formatted.map(describeIssue))
+    // An optional field that fails also reports "Expected undefined" for the absent branch: noise.
+    const paths = (i: ParseResult.ArrayFormatterIssue) => i.path.map(String).join(".")
+    const meaningful = formatted.filter(
+      (i) => !(i.message.startsWith("Expected undefined") && formatted.some((o) => o !== i && paths(o) === paths(i)))
+    )
+    return WebhookParseError.fromProblems(what, [...new Set(meaningful.map(describeIssue))])
   }
 }
 
@@ -49,8 +54,28 @@ const MAX_PROBLEMS = 10
 const MAX_ATTACHMENTS = 1000
 const MAX_HEADER_BLOCK = 256 * 1024
 
+/**
+ * Path segments we may print: our schemas' field names, array indexes and Twilio's numbered fields.
+ * Anything else is a key the sender chose (e.g. inside `attachment-info`) and is masked.
+ */
+let safeKeys: ReadonlySet<string> | undefined
+const safeSegment = (segment: PropertyKey): string => {
+  safeKeys ??= new Set([
+    ...Object.keys(TwilioMessageFields.fields),
+    ...Object.keys(TwilioMessageStatusFields.fields),
+    ...Object.keys(TwilioCallStatusFields.fields),
+    ...Object.keys(SendGridInboundFields.fields),
+    ...Object.keys(SendGridEnvelope.fields),
+    ...Object.keys(AttachmentInfoEntry.fields),
+    ...Object.keys(MultipartParts.fields),
+    ...Object.keys(MultipartFile.fields)
+  ])
+  const s = String(segment)
+  return safeKeys.has(s) || /^(\d{1,6}|Media(Url|ContentType)\d{1,2}|attachment\d{1,6})$/.test(s) ? s : "*"
+}
+
 const describeIssue = (issue: ParseResult.ArrayFormatterIssue): string => {
-  const path = issue.path.map((p) => String(p).slice(0, 64)).join(".")
+  const path = issue.path.map(safeSegment).join(".")
   return path === "" ? safeMessage(issue) : `${path} ${safeMessage(issue)}`
 }
 
@@ -85,7 +110,7 @@ const str = (message: string) => Schema.String.annotations({ message: () => mess
 
 /** Provider ids (`SM…`, `CA…`, `AC…`): safe as DB keys and in logs. */
 const ProviderSid = Schema.String.pipe(
-  Schema.pattern(/^[A-Za-z0-9_-]{1,64}$/, { message: () => "must be 1-64 letters, digits, '_' or '-'" })
+  Schema.pattern(/^[A-Za-z0-9_-]{1,64}$/, { message: () => "must be 1-64 letters, digits, underscores or hyphens" })
 )
 
 /** A phone number, short code, alphanumeric sender or channel address (`whatsapp:+1…`). */
@@ -186,7 +211,7 @@ export const TwilioMessageFields = Schema.Struct({
   From: Address,
   To: Address,
   Body: Schema.optionalWith(str("must be a string"), { default: () => "" }),
-  NumMedia: Schema.optionalWith(countFromString(MAX_TWILIO_MEDIA), { default: () => 0 }),
+  NumMedia: Schema.optionalWith(countFromString(MAX_TWILIO_MEDIA), { exact: true }),
   ProfileName: Schema.optionalWith(str("must be a string"), { exact: true }),
   WaId: Schema.optionalWith(str("must be a string"), { exact: true })
 })
@@ -228,7 +253,7 @@ export const TwilioMessageWebhook = Schema.transformOrFail(FormFields, InboundMe
         issues.push(atPath("To", ast, fields, "uses an unsupported channel prefix"))
       }
       const media: Array<InboundMedia> = []
-      for (let i = 0; i < known.NumMedia; i++) {
+      for (let i = 0; i < (known.NumMedia ?? 0); i++) {
         const url = fields[`MediaUrl${i}`]
         const contentType = fields[`MediaContentType${i}`]
         if (url === undefined || url === "") {
@@ -261,8 +286,15 @@ export const TwilioMessageWebhook = Schema.transformOrFail(FormFields, InboundMe
 // ---------------------------------------------------------------------------------------------------------
 // Twilio status callbacks (messages and calls)
 
+/**
+ * A string restricted to `values`. Decoding failures say `message` (a literal union's own message
+ * annotation is not used by the formatter, and its per-member messages would quote the input).
+ */
+const oneOf = <const L extends string>(values: ReadonlyArray<L>, message: string) =>
+  Schema.String.pipe(Schema.filter((s): s is L => (values as ReadonlyArray<string>).includes(s), { message: () => message }))
+
 /** Twilio `MessageStatus` values (twilio-node `MessageStatus` type). */
-export const MessageStatus = Schema.Literal(
+export const MESSAGE_STATUSES = [
   "queued",
   "sending",
   "sent",
@@ -276,11 +308,12 @@ export const MessageStatus = Schema.Literal(
   "read",
   "partially_delivered",
   "canceled"
-).annotations({ message: () => "is not a known message status" })
+] as const
+export const MessageStatus = Schema.Literal(...MESSAGE_STATUSES)
 export type MessageStatus = typeof MessageStatus.Type
 
 /** Twilio `CallStatus` values (twilio-node `CallStatus` type). */
-export const CallStatus = Schema.Literal(
+export const CALL_STATUSES = [
   "queued",
   "ringing",
   "in-progress",
@@ -289,7 +322,8 @@ export const CallStatus = Schema.Literal(
   "failed",
   "no-answer",
   "canceled"
-).annotations({ message: () => "is not a known call status" })
+] as const
+export const CallStatus = Schema.Literal(...CALL_STATUSES)
 export type CallStatus = typeof CallStatus.Type
 
 const ErrorCode = Schema.String.pipe(
@@ -321,13 +355,13 @@ export type StatusUpdate = typeof StatusUpdate.Type
 
 export const TwilioMessageStatusFields = Schema.Struct({
   MessageSid: ProviderSid,
-  MessageStatus,
+  MessageStatus: oneOf(MESSAGE_STATUSES, "is not a known message status"),
   ErrorCode: Schema.optionalWith(ErrorCode, { exact: true })
 })
 
 export const TwilioCallStatusFields = Schema.Struct({
   CallSid: ProviderSid,
-  CallStatus,
+  CallStatus: oneOf(CALL_STATUSES, "is not a known call status"),
   ErrorCode: Schema.optionalWith(ErrorCode, { exact: true }),
   CallDuration: Schema.optionalWith(countFromString(1_000_000_000), { exact: true })
 })

@@ -24,6 +24,12 @@ import { AuditLog } from "./observability/AuditLog.ts"
 import { AgentTokens } from "./security/AgentTokens.ts"
 import { Authenticator } from "./security/Authenticator.ts"
 import { AuthLockout } from "./security/AuthLockout.ts"
+import { Cipher } from "./security/Cipher.ts"
+import { MessagesRepo } from "./messaging/MessagesRepo.ts"
+import { Outbound } from "./messaging/Outbound.ts"
+import { WhatsAppTemplates } from "./messaging/WhatsAppTemplates.ts"
+import { ContentFilter } from "./policy/ContentFilter.ts"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 
 /**
  * The database, handed out only once migrated: layers that need SqlClient are
@@ -34,21 +40,26 @@ export const MigratedDatabase = Layer.effectContext(
   Effect.zipRight(Migrations.run, Effect.context<SqlClient.SqlClient | Database.DatabaseInfo>())
 ).pipe(Layer.provide(Database.layer))
 
-/** Config, public URL and migrated database. */
-export const InfraLive = Layer.merge(MigratedDatabase, PublicUrl.Default).pipe(Layer.provideMerge(AppConfig.Default))
+/** Config, public URL, an HTTP client and the migrated database. */
+export const InfraLive = Layer.mergeAll(MigratedDatabase, PublicUrl.Default, FetchHttpClient.layer).pipe(
+  Layer.provideMerge(AppConfig.Default)
+)
 
 /** The domain: repositories, security, the agent supervisor and the tool registry; needs provider ports. */
 export const DomainServices = ToolRegistryLive.pipe(
   Layer.provideMerge(AgentSupervisor.Default),
-  Layer.provideMerge(Provisioning.Default),
-  Layer.provideMerge(Authenticator.Default),
+  Layer.provideMerge(Layer.merge(Provisioning.Default, Outbound.Default)),
+  Layer.provideMerge(Layer.merge(Authenticator.Default, MessagesRepo.Default)),
   Layer.provideMerge(Layer.mergeAll(
     AgentTokens.Default,
     AuthLockout.Default,
     AuditLog.Default,
     AgentPool.Default,
     AgentsRepo.Default,
-    WhatsAppPool.Default
+    WhatsAppPool.Default,
+    WhatsAppTemplates.Default,
+    ContentFilter.Default,
+    Cipher.Default
   ))
 )
 

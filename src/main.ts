@@ -19,6 +19,16 @@ import { AppLive, HttpLive } from "./Server.ts"
 
 const stdio = process.argv.includes("--stdio")
 
+const isServeError = (u: unknown): u is { readonly _tag: "ServeError"; readonly cause: unknown } =>
+  typeof u === "object" && u !== null && "_tag" in u && u._tag === "ServeError"
+
+const describeListenError = (cause: unknown): string => {
+  if (typeof cause !== "object" || cause === null) return "the configured HOST:PORT"
+  const e = cause as { code?: unknown; address?: unknown; port?: unknown }
+  const where = `${String(e.address ?? "HOST")}:${String(e.port ?? "PORT")}`
+  return e.code === "EADDRINUSE" ? `${where}: the port is already in use (set PORT)` : `${where} (${String(e.code ?? "error")})`
+}
+
 const StartupNotes = Layer.effectDiscard(Effect.gen(function*() {
   const config = yield* AppConfig
   if (config.generatedSecrets.length > 0) {
@@ -32,15 +42,19 @@ const StartupNotes = Layer.effectDiscard(Effect.gen(function*() {
 }))
 
 /** HTTP only: runs until interrupted (SIGINT/SIGTERM). */
-const serveHttp = Layer.launch(Layer.merge(HttpLive, StartupNotes))
+const serveHttp = Layer.launch(StartupNotes.pipe(Layer.provideMerge(HttpLive)))
 
 /** stdio + HTTP: runs until the stdio client disconnects. */
 const serveStdio = McpStdio.run.pipe(
-  Effect.provide(Layer.mergeAll(
-    HttpLive,
-    McpStdio.layer({ server: { name: "agentos-comms", version: pkg.version } }),
-    StartupNotes
-  ))
+  Effect.provide(Layer.unwrapEffect(Effect.map(AppConfig, (config) =>
+    Layer.mergeAll(
+      McpStdio.layer({
+        server: { name: config.serverName, version: pkg.version },
+        ...(Option.isSome(config.stdioToken) ? { bearer: config.stdioToken.value } : {})
+      }),
+      StartupNotes
+    ).pipe(Layer.provideMerge(HttpLive))
+  )))
 )
 
 const program = Effect.gen(function*() {
@@ -54,6 +68,8 @@ const program = Effect.gen(function*() {
     const failure = Cause.failureOption(cause)
     const line = Option.isSome(failure) && ConfigError.isConfigError(failure.value)
       ? formatConfigError(failure.value)
+      : Option.isSome(failure) && isServeError(failure.value)
+      ? `start-up failed: cannot listen on ${describeListenError(failure.value.cause)}`
       : Cause.isInterruptedOnly(cause)
       ? undefined
       : `start-up failed: ${Cause.pretty(cause).split("\n")[0]}`

@@ -11,6 +11,7 @@ import type { AgentId } from "../../schema/Ids.ts"
 import type { AgentsRepo } from "./AgentsRepo.ts"
 import { type AgentState, load } from "./AgentState.ts"
 import type { AgentCommand } from "./Commands.ts"
+import { Outbound } from "../messaging/Outbound.ts"
 import { Provisioning } from "./Provisioning.ts"
 
 type Reply<C extends AgentCommand> = Exit.Exit<Schema.WithResult.Success<C>, Schema.WithResult.Failure<C>>
@@ -41,9 +42,10 @@ export interface AgentActor {
  * the database before taking the next command. The fiber lives in the given
  * scope: closing it (passivation, shutdown) interrupts the actor.
  */
-export const make = (agentId: AgentId): Effect.Effect<AgentActor, never, Scope.Scope | Provisioning | AgentsRepo> =>
+export const make = (agentId: AgentId): Effect.Effect<AgentActor, never, Scope.Scope | Provisioning | Outbound | AgentsRepo> =>
   Effect.gen(function*() {
     const provisioning = yield* Provisioning
+    const outbound = yield* Outbound
     const mailbox = yield* Queue.bounded<Envelope>(MAILBOX_CAPACITY)
     const restarts = yield* Ref.make(0)
     const context = yield* Effect.context<AgentsRepo>()
@@ -59,6 +61,8 @@ export const make = (agentId: AgentId): Effect.Effect<AgentActor, never, Scope.S
           return provisioning.deprovision(state, command)
         case "GetStatus":
           return Effect.map(provisioning.status(state), (out) => [out, state] as const)
+        case "SendMessage":
+          return outbound.send(state, command)
       }
     }
 

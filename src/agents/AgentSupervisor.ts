@@ -7,6 +7,7 @@ import * as AgentActor from "./AgentActor.ts"
 import { AgentsRepo } from "./AgentsRepo.ts"
 import type { AgentCommand } from "./Commands.ts"
 import { Provisioning } from "./Provisioning.ts"
+import { Outbound } from "../messaging/Outbound.ts"
 
 /**
  * Keeps one actor per agent that has work: started on the first command,
@@ -16,7 +17,7 @@ import { Provisioning } from "./Provisioning.ts"
 export class AgentSupervisor extends Effect.Service<AgentSupervisor>()("app/agents/AgentSupervisor", {
   scoped: Effect.gen(function*() {
     const config = yield* AppConfig
-    const context = yield* Effect.context<Provisioning | AgentsRepo>()
+    const context = yield* Effect.context<Provisioning | Outbound | AgentsRepo>()
     const actors = yield* RcMap.make({
       lookup: (agentId: AgentId) => AgentActor.make(agentId).pipe(Effect.provide(context)),
       idleTimeToLive: `${config.agentIdleSeconds} seconds`

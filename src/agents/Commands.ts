@@ -1,7 +1,20 @@
 import * as Schema from "effect/Schema"
-import { Capabilities, PrivacySettings, ProviderOverrides, RouteDuplication } from "../../schema/Domain.ts"
-import { AlreadyProvisioned, NotFound, PoolExhausted, ProviderFailure } from "../../schema/Errors.ts"
-import { CountryCode } from "../../schema/Ids.ts"
+import { Capabilities, MessageChannel, PrivacySettings, ProviderOverrides, RouteDuplication } from "../../schema/Domain.ts"
+import {
+  AlreadyProvisioned,
+  ContactLimit,
+  ContentBlocked,
+  DncListed,
+  InvalidInput,
+  NotFound,
+  OptedOut,
+  PoolExhausted,
+  ProviderFailure,
+  QuietHours,
+  WhatsAppTemplateRequired
+} from "../../schema/Errors.ts"
+import { AgentId, CountryCode } from "../../schema/Ids.ts"
+import { MediaType, SendMessageOutput } from "../../schema/tools/SendMessage.ts"
 import { DeprovisionChannelsOutput } from "../../schema/tools/DeprovisionChannels.ts"
 import { ChannelStatusOutput } from "../../schema/tools/GetChannelStatus.ts"
 import { ProvisionChannelsOutput } from "../../schema/tools/ProvisionChannels.ts"
@@ -45,4 +58,30 @@ export class GetStatus extends Schema.TaggedRequest<GetStatus>()("GetStatus", {
   payload: {}
 }) {}
 
-export type AgentCommand = Provision | Deprovision | GetStatus
+export class SendMessage extends Schema.TaggedRequest<SendMessage>()("SendMessage", {
+  failure: Schema.Union(
+    NotFound,
+    InvalidInput,
+    ContentBlocked,
+    WhatsAppTemplateRequired,
+    ProviderFailure,
+    DncListed,
+    QuietHours,
+    OptedOut,
+    ContactLimit
+  ),
+  success: SendMessageOutput,
+  payload: {
+    to: Schema.String,
+    toAgentId: Schema.optional(AgentId),
+    channel: MessageChannel,
+    body: Schema.String,
+    mediaUrl: Schema.optional(Schema.String),
+    mediaType: Schema.optional(MediaType),
+    subject: Schema.optional(Schema.String),
+    templateId: Schema.optional(Schema.String),
+    templateVars: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String }))
+  }
+}) {}
+
+export type AgentCommand = Provision | Deprovision | GetStatus | SendMessage

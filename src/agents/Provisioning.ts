@@ -158,10 +158,9 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
             Effect.map(({ issued, record, whatsappChannel }) => {
               const channels: Mutable<ProvisionedChannels> = {}
               if (Option.isSome(phone)) {
-                if (caps.phone) {
-                  channels.phone = { number: phone.value.number, status: "active" }
-                  channels.sms = { number: phone.value.number, status: "active" }
-                }
+                // the number carries voice (phone or live voice AI); SMS only with the phone capability
+                channels.phone = { number: phone.value.number, status: "active" }
+                if (caps.phone) channels.sms = { number: phone.value.number, status: "active" }
               }
               if (whatsappChannel !== undefined) channels.whatsapp = whatsappChannel
               if (Option.isSome(inbox)) channels.email = { address: inbox.value.address, status: "active" }
@@ -274,7 +273,7 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
           Effect.orDie
         )
         const channels: Mutable<ChannelStatusOutput["channels"]> = {}
-        if (r.capabilities.phone && r.phoneNumber !== null) {
+        if ((r.capabilities.phone || r.capabilities.voiceAi) && r.phoneNumber !== null) {
           channels.phone = { number: r.phoneNumber, status: "active", monthlyMessages: rows.monthlyMessages }
         }
         if (r.capabilities.whatsapp) {

@@ -14,9 +14,9 @@ import * as path from "node:path"
  * Anything else is a configuration error naming the variable.
  */
 export const key32 = (name: string): Config.Config<Redacted.Redacted<Buffer>> =>
-  Config.redacted(name).pipe(
-    Config.mapOrFail((r) => {
-      const raw = Redacted.value(r).trim()
+  Config.string(name).pipe(
+    Config.mapOrFail((value) => {
+      const raw = value.trim()
       const bytes = /^[0-9a-fA-F]{64}$/.test(raw)
         ? Buffer.from(raw, "hex")
         : /^[A-Za-z0-9+/_-]{43}={0,1}$/.test(raw)
@@ -24,7 +24,7 @@ export const key32 = (name: string): Config.Config<Redacted.Redacted<Buffer>> =>
         : undefined
       return bytes !== undefined && bytes.length === 32
         ? Either.right(Redacted.make(bytes))
-        : Either.left(ConfigError.InvalidData([name], "expected 32 bytes as 64 hex characters or base64"))
+        : Either.left(ConfigError.InvalidData([], "expected 32 bytes as 64 hex characters or base64"))
     })
   )
 
@@ -40,12 +40,14 @@ const nonNegativeNumber = (name: string, fallback: number) =>
     Config.withDefault(fallback)
   )
 
+// mapOrFail (unlike validate on a redacted value) keeps the variable's name in the error path
 const secretMinLength = (name: string) =>
-  Config.redacted(name).pipe(
-    Config.validate({
-      message: "must be at least 16 characters",
-      validation: (r) => Redacted.value(r).length >= 16
-    })
+  Config.string(name).pipe(
+    Config.mapOrFail((value) =>
+      value.length >= 16
+        ? Either.right(Redacted.make(value))
+        : Either.left(ConfigError.InvalidData([], "expected at least 16 characters"))
+    )
   )
 
 const url = (name: string) =>
@@ -83,7 +85,7 @@ const rawConfig = Config.all({
       const name = raw.trim().toLowerCase()
       const literal = aliases[name] ?? LogLevel.allLevels.find((l) => l._tag.toLowerCase() === name || l.label.toLowerCase() === name)?._tag
       return literal === undefined
-        ? Either.left(ConfigError.InvalidData(["LOG_LEVEL"], "expected one of all, trace, debug, info, warning, error, fatal, none"))
+        ? Either.left(ConfigError.InvalidData([], "expected one of all, trace, debug, info, warning, error, fatal, none"))
         : Either.right(LogLevel.fromLiteral(literal))
     }))
   ),
@@ -103,6 +105,7 @@ const rawConfig = Config.all({
   sendgridApiKey: Config.option(Config.redacted("SENDGRID_API_KEY")),
   elevenlabsApiKey: Config.option(Config.redacted("ELEVENLABS_API_KEY")),
   deepgramApiKey: Config.option(Config.redacted("DEEPGRAM_API_KEY")),
+  stdioToken: Config.option(Config.redacted("MCP_STDIO_TOKEN")),
   callbackUrl: Config.option(url("AGENTOS_CALLBACK_URL")),
   callbackSigningSecret: Config.option(secretMinLength("CALLBACK_SIGNING_SECRET")),
   inboundEmailSecret: Config.option(secretMinLength("INBOUND_EMAIL_SECRET")),

@@ -26,6 +26,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Str from "effect/String"
+import * as NodeFsSync from "node:fs"
 import * as NodeFs from "node:fs/promises"
 import * as NodePath from "node:path"
 import * as PgliteClient from "./PgliteClient.ts"
@@ -72,11 +73,64 @@ export const layerPglite = (
   })
   const client = PgliteClient.layer({ dataDir, ...transforms })
   if (dataDir === undefined) return Layer.merge(client, info)
-  const ensureDir = Layer.effectDiscard(Effect.tryPromise({
-    try: () => NodeFs.mkdir(dataDir, { recursive: true }),
-    catch: (cause) => new SqlError({ cause, message: `Cannot create the PGlite data directory ${dataDir}` })
-  }))
+  const ensureDir = Layer.scopedDiscard(Effect.zipRight(
+    Effect.tryPromise({
+      try: () => NodeFs.mkdir(dataDir, { recursive: true }),
+      catch: (cause) => new SqlError({ cause, message: `Cannot create the PGlite data directory ${dataDir}` })
+    }),
+    lockDataDir(dataDir)
+  ))
   return Layer.merge(client, info).pipe(Layer.provide(ensureDir))
+}
+
+const pidAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/**
+ * PGlite is one process's database: a second server on the same directory
+ * would corrupt it. Holds `<dataDir>/server.lock` (our pid) for the scope; a
+ * lock left by a dead process is taken over.
+ */
+const lockDataDir = (dataDir: string) => {
+  const file = NodePath.join(dataDir, "server.lock")
+  const take = Effect.try({
+    try: () => {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          NodeFsSync.writeFileSync(file, String(process.pid), { flag: "wx" })
+          return
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
+          const holder = Number(NodeFsSync.readFileSync(file, "utf8").trim())
+          if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && pidAlive(holder)) {
+            throw new Error(`data directory ${NodePath.resolve(dataDir)} is in use by process ${holder}`)
+          }
+          NodeFsSync.rmSync(file, { force: true })
+        }
+      }
+      throw new Error(`could not lock the data directory ${NodePath.resolve(dataDir)}`)
+    },
+    catch: (cause) =>
+      new SqlError({
+        cause,
+        message: `${cause instanceof Error ? cause.message : String(cause)}: one server per PGlite DATA_DIR ` +
+          "(use another DATA_DIR, or PostgreSQL via DATABASE_URL for several processes)"
+      })
+  })
+  return Effect.acquireRelease(take, () =>
+    Effect.sync(() => {
+      try {
+        if (NodeFsSync.readFileSync(file, "utf8").trim() === String(process.pid)) NodeFsSync.rmSync(file, { force: true })
+      } catch {
+        // already gone
+      }
+    }))
 }
 
 /**

@@ -39,6 +39,8 @@ export interface McpServerInfo {
 export interface McpSessionDefaults {
   /** Client IP of the session (the HTTP request that opened it, or "stdio"). */
   readonly clientIp: string
+  /** The connection's own credential, when the transport has no headers (stdio: MCP_STDIO_TOKEN). */
+  readonly bearer?: Redacted.Redacted<string> | undefined
 }
 
 /** Creates one SDK `Server` (one per MCP session: an SDK `Server` binds one transport). */
@@ -81,7 +83,7 @@ export const bearerFromHeaders = (
 export const toolCallContext = (extra: RequestExtra, defaults: McpSessionDefaults): ToolCallContext => {
   const stamped = extra.authInfo?.extra?.[clientIpKey]
   return {
-    bearer: bearerFromHeaders(extra.requestInfo?.headers),
+    bearer: Option.orElse(bearerFromHeaders(extra.requestInfo?.headers), () => Option.fromNullable(defaults.bearer)),
     clientIp: typeof stamped === "string" ? stamped : defaults.clientIp
   }
 }

@@ -14,12 +14,15 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import type * as Redacted from "effect/Redacted"
 import * as McpServerFactory from "./McpServerFactory.ts"
 import type { ToolRegistry } from "./ToolRegistry.ts"
 
 export interface McpStdioOptions {
   /** `serverInfo` announced in `initialize`. */
   readonly server: McpServerFactory.McpServerInfo
+  /** Token that authenticates every call of this connection (MCP_STDIO_TOKEN), like a Bearer header. */
+  readonly bearer?: Redacted.Redacted<string> | undefined
   /** Defaults to `process.stdin`. */
   readonly stdin?: Readable | undefined
   /** Defaults to `process.stdout`. */
@@ -34,7 +37,7 @@ const make = (options: McpStdioOptions) =>
     const disconnected = yield* Deferred.make<void>()
     const onDisconnect = () => Deferred.unsafeDone(disconnected, Exit.void)
 
-    const server = makeServer({ clientIp: "stdio" })
+    const server = makeServer({ clientIp: "stdio", bearer: options.bearer })
     const transport = new StdioServerTransport(stdin, stdout)
     server.onclose = onDisconnect
 

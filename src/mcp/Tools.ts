@@ -6,18 +6,23 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { type ErrorBody, toErrorBody } from "../../schema/Errors.ts"
 import type { AgentSupervisor } from "../agents/AgentSupervisor.ts"
+import type { MessagesRepo } from "../messaging/MessagesRepo.ts"
 import { Authenticator } from "../security/Authenticator.ts"
 import type * as Tool from "./Tool.ts"
 import { ToolRegistry } from "./ToolRegistry.ts"
 import { DeprovisionChannels } from "./tools/DeprovisionChannels.ts"
 import { GetChannelStatus } from "./tools/GetChannelStatus.ts"
 import { ProvisionChannels } from "./tools/ProvisionChannels.ts"
+import { GetMessages } from "./tools/GetMessages.ts"
+import { SendMessage } from "./tools/SendMessage.ts"
 
 /** Every tool this release registers: only tools that work. */
-export const AllTools: ReadonlyArray<Tool.Tool<Authenticator | AgentSupervisor>> = [
+export const AllTools: ReadonlyArray<Tool.Tool<Authenticator | AgentSupervisor | MessagesRepo>> = [
   ProvisionChannels,
   DeprovisionChannels,
-  GetChannelStatus
+  GetChannelStatus,
+  SendMessage,
+  GetMessages
 ]
 
 const result = (json: unknown, isError: boolean): CallToolResult => ({
@@ -40,7 +45,7 @@ const errorResult = (body: ErrorBody): CallToolResult => ({
 export const ToolRegistryLive = Layer.effect(
   ToolRegistry,
   Effect.gen(function*() {
-    const context = yield* Effect.context<Authenticator | AgentSupervisor>()
+    const context = yield* Effect.context<Authenticator | AgentSupervisor | MessagesRepo>()
     const auth = yield* Authenticator
     const byName = new Map(AllTools.map((t) => [t.descriptor.name, t]))
     return ToolRegistry.of({

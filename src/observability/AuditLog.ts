@@ -13,6 +13,9 @@ export type AuditEventType =
   | "pool_expanded"
   | "auth_lockout"
   | "admin_action"
+  | "content_blocked"
+  | "webhook_rejected"
+  | "contact_erased"
 
 export interface AuditEvent {
   readonly eventType: AuditEventType

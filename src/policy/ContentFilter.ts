@@ -16,9 +16,12 @@ import {
   DataSet,
   type EnglishProfaneWord,
   englishDataset,
+  englishRecommendedBlacklistMatcherTransformers,
   englishRecommendedTransformers,
+  type ParsedPattern,
   pattern,
-  RegExpMatcher
+  RegExpMatcher,
+  SyntaxKind
 } from "obscenity"
 import {
   CATEGORY_PRIORITY,
@@ -137,6 +140,7 @@ const joinSpacedLetters = (s: string): string =>
     return PRONOUN_LETTERS.test(letters) ? run : letters
   })
 
+const NAME_DICK = /\bDick(?=['’]s\b|\s+[A-Z][a-z])/g
 const LOOKALIKE_L = /(?<=\p{Ll}[I|]{0,8})[I|]/gu
 
 export interface Normalized {
@@ -146,21 +150,55 @@ export interface Normalized {
   readonly words: string
 }
 
+const NON_ASCII = /[^\x00-\x7F]/
+const LOOKALIKE_L_ASCII = /([a-z])([I|]+)/g
+const LEET_CHAR = /[0-9@$!]/
+const LEET_TOKEN = /(?<![a-z0-9@$!])[a-z0-9@$!]*[0-9@$!][a-z0-9@$!]*/g
+const LEET_IN_TOKEN = /[0-9@$]|!(?=[a-z0-9@$])/g
+const NON_WORDS = /[^a-z0-9'.,!?]+/g
+
+/** Letters repeated 3+ times become one ("yooou" → "you"); a plain loop, as back-references are slow. */
+const collapseLongRuns = (s: string): string => {
+  let out = ""
+  let from = 0
+  for (let i = 0; i < s.length;) {
+    const c = s.charCodeAt(i)
+    let j = i + 1
+    while (j < s.length && s.charCodeAt(j) === c) j++
+    if (j - i >= 3 && c >= 97 && c <= 122) {
+      out += s.slice(from, i + 1)
+      from = j
+    }
+    i = j
+  }
+  return from === 0 ? s : out + s.slice(from)
+}
+
 export const normalize = (text: string): Normalized => {
-  let s = text.normalize("NFKC").replace(INVISIBLE, "")
-  s = s.replace(/[\p{L}\p{N}]+/gu, (token) => (isCodeLike(token) ? "#" : token))
-  // "kiII", "ki||": a capital I or a bar right after lowercase letters stands for "l".
-  s = s.replace(LOOKALIKE_L, "l")
-  s = s.toLowerCase().normalize("NFD").replace(/\p{M}+/gu, "")
-  s = s.replace(HOMOGLYPH_RE, (c) => HOMOGLYPHS[c] ?? c).replace(APOSTROPHES, "'")
+  let s: string
+  if (NON_ASCII.test(text)) {
+    s = text.normalize("NFKC").replace(INVISIBLE, "")
+    s = s.replace(/(?<![\p{L}\p{N}])[\p{L}\p{N}]*[0-9][\p{L}\p{N}]*/gu, (token) => (isCodeLike(token) ? "#" : token))
+    // "kiII", "ki||": a capital I or a bar right after lowercase letters stands for "l".
+    s = s.replace(LOOKALIKE_L, "l")
+  } else {
+    s = text.replace(/(?<![A-Za-z0-9])[A-Za-z0-9]*[0-9][A-Za-z0-9]*/g, (token) => (isCodeLike(token) ? "#" : token))
+    s = s.replace(LOOKALIKE_L_ASCII, (_, before: string, ls: string) => before + "l".repeat(ls.length))
+  }
+  // "Dick Smith", "Dick's": the first name, not the word.
+  s = s.replace(NAME_DICK, "#").toLowerCase()
+  if (NON_ASCII.test(s)) {
+    s = s.normalize("NFD").replace(/\p{M}+/gu, "")
+    s = s.replace(HOMOGLYPH_RE, (c) => HOMOGLYPHS[c] ?? c)
+  }
+  s = s.replace(APOSTROPHES, "'")
   s = s.replace(/\s+/g, " ").trim()
   const base = joinSpacedLetters(s)
-  const words = base
-    .replace(/[a-z0-9@$]+(?:!+[a-z0-9@$]+)*/g, (token) =>
-      /[a-z]/.test(token) ? token.replace(/[0-9@$!]/g, (c) => LEET[c] ?? c) : token)
-    .replace(/([a-z])\1{2,}/g, "$1")
-    .replace(/[^a-z0-9'.,!?]+/g, " ")
-    .trim()
+  const decoded = LEET_CHAR.test(base)
+    ? base.replace(LEET_TOKEN, (token) =>
+      /[a-z]/.test(token) ? token.replace(LEET_IN_TOKEN, (c) => LEET[c] ?? c) : token)
+    : base
+  const words = collapseLongRuns(decoded).replace(NON_WORDS, " ").trim()
   return { base, words }
 }
 
@@ -212,6 +250,154 @@ const buildDataset = (): DataSet<Metadata> =>
         .addWhitelistedTerm("kung fu")
     )
 
+/** As obscenity's own pattern compiler (not exported by the package). */
+const patternSource = (p: ParsedPattern): string => {
+  const nodeSource = (node: ParsedPattern["nodes"][number]): string => {
+    switch (node.kind) {
+      case SyntaxKind.Literal:
+        return String.fromCodePoint(...node.chars).replace(/[[\].*+?^${}()|\\]/g, "\\$&")
+      case SyntaxKind.Optional:
+        return `(?:${nodeSource(node.childNode)})?`
+      case SyntaxKind.Wildcard:
+        return "."
+    }
+  }
+  return `${p.requireWordBoundaryAtStart ? "\\b" : ""}${p.nodes.map(nodeSource).join("")}${
+    p.requireWordBoundaryAtEnd ? "\\b" : ""
+  }`
+}
+
+interface CharStep {
+  readonly transform: (char: number) => number | undefined
+  readonly reset?: () => void
+}
+
+export interface WordList {
+  /** Categories of the word list's matches in a normalized `base` text. */
+  readonly categories: (base: string) => ReadonlySet<ContentCategory>
+  /** The same, running the library matcher over the whole text (the reference for `categories`). */
+  readonly categoriesFull: (base: string) => ReadonlySet<ContentCategory>
+}
+
+/**
+ * The obscenity matcher behind a fast exact pre-check. The library transforms
+ * the text character by character (look-alikes, leetspeak, lowercase,
+ * collapsed repeats) and then runs one regular expression per pattern, plus
+ * a whitelist pass — about 0.3 ms for 1,600 characters. Most messages have
+ * no candidate at all, so we apply the library's own transformers (memoized)
+ * and one combined expression of the library's own patterns: no hit means the
+ * library cannot match. Each hit (say "assessment" for the `ass` pattern) is
+ * handed, with enough surrounding text for any whitelisted term, to the
+ * library matcher, which decides.
+ */
+export const makeWordList = (): WordList => {
+  const dataset = buildDataset()
+  const built = dataset.build()
+  const whitelist = [...(built.whitelistedTerms ?? []), ...OBSCENITY_WHITELIST]
+  const matcher = new RegExpMatcher({
+    blacklistedTerms: built.blacklistedTerms,
+    whitelistedTerms: whitelist,
+    ...englishRecommendedTransformers
+  })
+  const categoriesOf = (text: string, into: Set<ContentCategory>): void => {
+    for (const match of matcher.getAllMatches(text)) {
+      const word = dataset.getPayloadWithPhraseMetadata(match).phraseMetadata?.originalWord
+      into.add(word === undefined ? "profanity" : OBSCENITY_CATEGORY[word])
+    }
+  }
+
+  // The library's blacklist transformers: the leading stateless ones are
+  // memoized per UTF-16 code unit, the rest (collapsing repeats) run as is.
+  const steps: Array<CharStep> = englishRecommendedBlacklistMatcherTransformers.map((t) =>
+    "factory" in t ? t.factory() : { transform: t.transform }
+  )
+  const firstStateful = steps.findIndex((t) => t.reset !== undefined)
+  const simple = firstStateful === -1 ? steps : steps.slice(0, firstStateful)
+  const rest = firstStateful === -1 ? [] : steps.slice(firstStateful)
+  const memo = new Int32Array(0x10000).fill(-2) // -2 unknown, -1 dropped
+  const applySimple = (cp: number): number | undefined => {
+    let v: number | undefined = cp
+    for (let k = 0; k < simple.length && v !== undefined; k++) v = simple[k]!.transform(v)
+    return v
+  }
+
+  /** The text as the library sees it, with each character's index in `base`. */
+  const transform = (base: string): { readonly text: string; readonly origin: ReadonlyArray<number> } => {
+    for (const step of rest) step.reset?.()
+    const codes: Array<number> = []
+    const origin: Array<number> = []
+    for (let i = 0; i < base.length;) {
+      const cp = base.codePointAt(i)!
+      let v: number | undefined
+      if (cp < 0x10000) {
+        let m = memo[cp]!
+        if (m === -2) {
+          m = applySimple(cp) ?? -1
+          memo[cp] = m
+        }
+        v = m === -1 ? undefined : m
+      } else {
+        v = applySimple(cp)
+      }
+      for (let k = 0; k < rest.length && v !== undefined; k++) v = rest[k]!.transform(v)
+      if (v !== undefined) {
+        if (v < 0x10000) {
+          codes.push(v)
+          origin.push(i)
+        } else {
+          codes.push(0xD800 + ((v - 0x10000) >> 10), 0xDC00 + ((v - 0x10000) & 0x3FF))
+          origin.push(i, i)
+        }
+      }
+      i += cp > 0xFFFF ? 2 : 1
+    }
+    let text = ""
+    for (let k = 0; k < codes.length; k += 4096) text += String.fromCharCode(...codes.slice(k, k + 4096))
+    return { text, origin }
+  }
+
+  const gate = new RegExp(
+    built.blacklistedTerms.map((term) => `(?:${patternSource(term.pattern)})`).join("|"),
+    "gs"
+  )
+  // Context kept around a candidate: any whitelisted term overlapping it fits.
+  const margin = whitelist.reduce((n, term) => Math.max(n, term.length), 0) + 2
+
+  const categories = (base: string): ReadonlySet<ContentCategory> => {
+    const found = new Set<ContentCategory>()
+    const { origin, text } = transform(base)
+    gate.lastIndex = 0
+    let windowStart = -1
+    let windowEnd = -1
+    for (let m = gate.exec(text); m !== null; m = gate.exec(text)) {
+      const from = Math.max(0, origin[m.index]! - margin)
+      const to = Math.min(base.length, origin[m.index + m[0].length - 1]! + 2 + margin)
+      // Widen to whole words: a window must start and end where the full text has a space.
+      const start = from === 0 ? 0 : base.lastIndexOf(" ", from) + 1
+      const space = base.indexOf(" ", to)
+      const end = space === -1 ? base.length : space
+      if (start <= windowEnd) {
+        windowEnd = Math.max(windowEnd, end)
+      } else {
+        if (windowEnd >= 0) categoriesOf(base.slice(windowStart, windowEnd), found)
+        windowStart = start
+        windowEnd = end
+      }
+      gate.lastIndex = m.index + 1
+    }
+    if (windowEnd >= 0) categoriesOf(base.slice(windowStart, windowEnd), found)
+    return found
+  }
+
+  const categoriesFull = (base: string): ReadonlySet<ContentCategory> => {
+    const found = new Set<ContentCategory>()
+    categoriesOf(base, found)
+    return found
+  }
+
+  return { categories, categoriesFull }
+}
+
 const WORD_LIST_REASON: Readonly<Record<ContentCategory, string>> = {
   threat: "threatening term from a maintained word list",
   hate: "slur from a maintained word list",
@@ -236,24 +422,7 @@ const blocked = (category: ContentCategory, reason: string, id: string): Content
  * the first hit is reported.
  */
 export const makeClassifier = (): (text: string) => ContentVerdict => {
-  const dataset = buildDataset()
-  const built = dataset.build()
-  const matcher = new RegExpMatcher({
-    blacklistedTerms: built.blacklistedTerms,
-    whitelistedTerms: [...(built.whitelistedTerms ?? []), ...OBSCENITY_WHITELIST],
-    ...englishRecommendedTransformers
-  })
-
-  /** Highest-priority category among the word list's matches, if any. */
-  const wordListCategories = (base: string): ReadonlySet<ContentCategory> => {
-    const found = new Set<ContentCategory>()
-    for (const match of matcher.getAllMatches(base)) {
-      const word = dataset.getPayloadWithPhraseMetadata(match).phraseMetadata?.originalWord
-      found.add(word === undefined ? "profanity" : OBSCENITY_CATEGORY[word])
-    }
-    return found
-  }
-
+  const wordList = makeWordList()
   return (text: string): ContentVerdict => {
     const { base, words } = normalize(text)
     if (base.length === 0) return { allowed: true }
@@ -269,7 +438,7 @@ export const makeClassifier = (): (text: string) => ContentVerdict => {
       ) {
         return blocked(category, REPEATED_INSULT.reason, REPEATED_INSULT.id)
       }
-      listed ??= wordListCategories(base)
+      listed ??= wordList.categories(base)
       if (listed.has(category)) return blocked(category, WORD_LIST_REASON[category], `wordlist.${category}`)
     }
     return { allowed: true }

@@ -144,7 +144,7 @@ export const OWN_RULES: ReadonlyArray<ContentRule> = [
     category: "threat",
     reason: "tells the recipient they will die or be killed",
     pattern: rx(
-      String.raw`\b(?:your|ur) days are numbered\b|\b(?:you|u) (?:won'?t|will not|wont) (?:live|survive) (?:to see|much longer|long|another)\b|\bsleep with one eye open\b|\bbetter watch (?:your|ur) back\b|\byour dead(?:\s+(?:man|meat))?${END}|\b(?:you|u)(?:'?re| are| r)? (?:gonna|going to) (?:end up|wind up) (?:dead|in a (?:ditch|body bag|coffin|grave)|in the hospital)`
+      String.raw`\b(?:your|ur) days are numbered\b|\b(?:you|u) (?:won'?t|will not|wont) (?:live|survive) (?:to see|much longer|long|another)\b|\bsleep with one eye open\b|\bbetter watch (?:your|ur) back\b|\byour dead(?:\s+(?:man|meat))?${END}|\b(?:you'?re|youre|ur|you are|u r|u are|you|u)\s+(?:gonna|going to) (?:end up|wind up) (?:dead|in a (?:ditch|body bag|coffin|grave)|in the hospital)`
     )
   },
   {
@@ -152,7 +152,7 @@ export const OWN_RULES: ReadonlyArray<ContentRule> = [
     category: "threat",
     reason: "claims to know where the recipient or their family can be found",
     pattern: rx(
-      String.raw`\b(?:i|we|they|imma|i've|ive|we've)\s+(?:know|knows|found out|found|have found|got)\s+(?:exactly\s+)?where\s+(?:${YOU}|${YOUR}\s+${KIN})\s*(?:live|lives|sleep|sleeps|work|works|stay|stays|go to school|goes to school|park|parks|hide|hides)\b`
+      String.raw`\b(?:i|we|they|imma|i've|ive|we've)\s+(?:know|knows|found out|found|have found|got)\s+(?:exactly\s+)?where\s+(?:${YOU}|${YOUR}\s+${KIN})\s*(?:live|lives|sleep|sleeps|work|works|stay|stays|go to school|goes to school|park|parks|hide|hides)\b(?!\s+(?:best|better|most|well)\b)`
     )
   },
   {
@@ -210,6 +210,14 @@ export const OWN_RULES: ReadonlyArray<ContentRule> = [
     )
   },
   {
+    id: "hate.slur",
+    category: "hate",
+    reason: "ethnic or religious slur",
+    pattern: rx(
+      String.raw`\b(?:spics?(?!\s+(?:and|n|&)\s+span)|wetbacks?|ragheads?|towelheads?|gooks?|beaners?|pakis|zipperheads?|kaffirs?|sand ?niggers?|porch monkeys?|jungle bunn(?:y|ies)|camel jockeys?|shemales?)\b`
+    )
+  },
+  {
     id: "hate.go-back",
     category: "hate",
     reason: "tells the recipient to leave the country because of who they are",
@@ -225,7 +233,7 @@ export const OWN_RULES: ReadonlyArray<ContentRule> = [
     category: "harassment",
     reason: "encourages the recipient to harm themselves",
     pattern: rx(
-      String.raw`\b(?:kil+|hang|shoot|stab|unalive|end)\s*(?:your\s*self|yourselves|urself|ur self|yaself|yoself|uself)\b(?!\s+in the foot)|(?:${CLAUSE_START}|\b(?:go|just|should|gonna|to)\s+)(?:off|neck)\s*(?:your\s*self|urself)\b|\bkys\b|\b(?:drink|eat|swallow)\s+bleach\b|\bgo\s+(?:die|jump off (?:a|the) (?:bridge|cliff|building|roof)|play in traffic|rot)\b`
+      String.raw`\b(?:kil+|hang|shoot|stab|unalive|end)\s*(?:your\s*self|yourselves|urself|ur self|yaself|yoself|uself)\b(?!\s+in the foot)|(?:${CLAUSE_START}|\b(?:go|just|should|gonna|to)\s+)(?:off|neck)\s*(?:your\s*self|urself)\b|\bkys\b|\b(?:drink|eat|swallow)\s+bleach\b|\bgo\s+(?:die|jump off (?:a|the) (?:bridge|cliff|building|roof)|play in traffic|rot)\b|^(?:just |now )?die[.!?\s]*$|${CLAUSE_START}(?:just |now )?die,? (?:bitch|already|in a fire|slowly|alone)\b`
     ),
     unlessBefore: /\b(?:not|never|don'?t|dont|avoid|without|careful|won'?t|wont|no need to)\b[^.!?]{0,25}$/
   },
@@ -258,13 +266,20 @@ export const OWN_RULES: ReadonlyArray<ContentRule> = [
     )
   },
 
+  {
+    id: "profanity.compound",
+    category: "profanity",
+    reason: "profanity",
+    pattern: rx(String.raw`\b(?:dumbass(?:es)?|douche ?bags?|wtf|gtfo|stfu)\b`)
+  },
+
   // ----- sexual ---------------------------------------------------------------
   {
     id: "sexual.image-solicitation",
     category: "sexual",
     reason: "solicits or offers sexual images",
     pattern: rx(
-      String.raw`\b(?:send|sent|show|share|trade|want|wanna|need|got|sending)\s+(?:me\s+|us\s+|you\s+|u\s+)?(?:your\s+|ur\s+|some\s+|a\s+|more\s+|any\s+|my\s+)?(?:nudes?|naked (?:pics?|photos?|pictures?|selfies?|videos?|vids?)|nude (?:pics?|photos?|pictures?|selfies?|videos?)|dick ?pics?|(?:tit|boob|pussy|cock) ?pics?|sexy (?:pics?|photos?|pictures?|selfies?))\b`
+      String.raw`\b(?:send|sent|show|share|trade|want|wanna|need|got|sending|see)\s+(?:me\s+|us\s+|you\s+|u\s+)?(?:your\s+|ur\s+|some\s+|a\s+|more\s+|any\s+|my\s+)?(?:nudes?|naked (?:pics?|photos?|pictures?|selfies?|videos?|vids?)|nude (?:pics?|photos?|pictures?|selfies?|videos?)|dick ?pics?|(?:tit|boob|pussy|cock) ?pics?|sexy (?:pics?|photos?|pictures?|selfies?))\b`
     )
   },
   {
@@ -288,7 +303,7 @@ export const OWN_RULES: ReadonlyArray<ContentRule> = [
     category: "sexual",
     reason: "sexual proposition or explicit sexual language",
     pattern: rx(
-      String.raw`\b(?:blow|hand|rim)\s+jobs?\b|\bjerk(?:ing|ed)?\s+off\b|\bsit on my (?:face|lap|dick|cock)\b|\bclit\b|\b(?:suck|lick|touch|grab|squeeze|rub|play with|fondle|grope)\s+(?:my|your|ur)\s+(?:dick|cock|penis|tits|boobs|pussy|vagina|clit|ass|booty)\b|\b(?:cum|come|cumming|coming|jizz)\s+(?:on|in|all over)\s+(?:my|your|ur)\s+(?:face|mouth|tits|boobs|body|ass|pussy)\b|\b(?:get|getting|strip)\s+naked\b|\bnaked (?:pics?|photos?|pictures?|selfies?|videos?)\b`
+      String.raw`\b(?:blow|rim)\s+jobs?\b|\bjerk(?:ing|ed)?\s+off\b|\bsit on my (?:face|lap|dick|cock)\b|\bclit\b|\b(?:suck|lick|touch|grab|squeeze|rub|play with|fondle|grope)\s+(?:my|your|ur)\s+(?:dick|cock|penis|tits|boobs|pussy|vagina|clit|ass|booty)\b|\b(?:cum|come|cumming|coming|jizz)\s+(?:on|in|all over)\s+(?:my|your|ur)\s+(?:face|mouth|tits|boobs|body|ass|pussy)\b|\bstrip(?:ped|ping)?\s+naked\b|\bnaked (?:pics?|photos?|pictures?|selfies?|videos?)\b`
     )
   }
 ]
@@ -418,6 +433,8 @@ export const OBSCENITY_WHITELIST: ReadonlyArray<string> = [
   "cockpit",
   "cocks comb",
   "cockscomb",
+  "cock-a-doodle",
+  "cock a doodle",
   // cum
   "cum laude",
   "cumin",
@@ -429,6 +446,7 @@ export const OBSCENITY_WHITELIST: ReadonlyArray<string> = [
   "dickerson",
   "dickies",
   "moby dick",
+  "dick's sporting",
   "philip k dick",
   // shit
   "shiitake",
@@ -471,6 +489,11 @@ export const OBSCENITY_WHITELIST: ReadonlyArray<string> = [
   "a prick of",
   // rape
   "rapeseed",
+  "rape crisis",
+  "rape survivor",
+  "rape counsel",
+  "rape kit",
+  "rape support",
   // bastard
   "bastardiz",
   "bastardis",

@@ -15,7 +15,8 @@ import { checkTimestamp, reveal, type Secret } from "./verify.ts"
 
 export const SECRET_PREFIX = "whsec_"
 
-export interface StandardWebhookHeaders {
+// A type alias (not an interface) so that it is assignable to header records and `HeadersInit`.
+export type StandardWebhookHeaders = {
   readonly "webhook-id": string
   readonly "webhook-timestamp": string
   readonly "webhook-signature": string

@@ -22,14 +22,16 @@ const admin = (url: string, path: string, init: RequestInit = {}) =>
 
 describe("MCP over real HTTP, sandbox mode", () => {
   layer(serverLayer({ INITIAL_AGENT_POOL_SIZE: "5" }), { timeout: 60_000, excludeTestServices: true })((it) => {
-    it.scoped("lists the three working tools with plain object schemas", () =>
+    it.scoped("lists the working tools with plain object schemas", () =>
       Effect.gen(function*() {
         const client = yield* mcpClient(yield* baseUrl)
         const { tools } = yield* Effect.promise(() => client.listTools())
         expect(tools.map((t) => t.name).sort()).toEqual([
           "comms_deprovision_channels",
           "comms_get_channel_status",
-          "comms_provision_channels"
+          "comms_get_messages",
+          "comms_provision_channels",
+          "comms_send_message"
         ])
         for (const t of tools) {
           expect(t.inputSchema.type).toBe("object")
