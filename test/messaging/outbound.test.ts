@@ -1,0 +1,132 @@
+import { describe, expect, layer } from "@effect/vitest"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { AgentId } from "../../schema/Ids.ts"
+import { TestDomain } from "../../layers/Test.ts"
+import { AgentSupervisor } from "../../src/agents/AgentSupervisor.ts"
+import { Provision, SendMessage } from "../../src/agents/Commands.ts"
+import { MessagesRepo } from "../../src/messaging/MessagesRepo.ts"
+import { WhatsAppTemplates } from "../../src/messaging/WhatsAppTemplates.ts"
+
+const provision = (id: string, extra: Partial<ConstructorParameters<typeof Provision>[0]> = {}) =>
+  Effect.flatMap(AgentSupervisor, (s) =>
+    s.send(
+      AgentId.make(id),
+      new Provision({
+        displayName: id,
+        greeting: "hi",
+        systemPrompt: "p",
+        country: "US",
+        capabilities: { phone: true, whatsapp: false, email: true, voiceAi: false },
+        issueToken: true,
+        actor: "master",
+        ...extra
+      })
+    ))
+
+const send = (id: string, msg: ConstructorParameters<typeof SendMessage>[0]) =>
+  Effect.flatMap(AgentSupervisor, (s) => s.send(AgentId.make(id), new SendMessage(msg)))
+
+const failureTag = <A, E extends { readonly _tag: string }>(effect: Effect.Effect<A, E>) =>
+  Effect.map(Effect.exit(effect), (exit) =>
+    Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : `not a failure: ${exit._tag}`)
+
+const HUMAN = "+12025550123"
+
+describe("outbound messages (actor, sandbox carrier, no HTTP)", () => {
+  layer(TestDomain({ env: { INITIAL_AGENT_POOL_SIZE: "20" } }), { timeout: 60_000, excludeTestServices: true })((it) => {
+    it.effect("a text to a person: queued, metadata row without the body, the body reaches the sandbox outside world", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        yield* provision("out-a")
+        const out = yield* send("out-a", { to: "+1 (202) 555-0123".replace(/[ ()-]/g, ""), channel: "sms", body: "Your table is booked" })
+        expect(out).toMatchObject({ channel: "sms", status: "queued" })
+        expect(out.toAgentId).toBeUndefined()
+        const rows = yield* sql`SELECT direction, to_address, contact, body, status, provider FROM messages WHERE id = ${out.messageId}`
+        expect(rows).toEqual([{ direction: "outbound", toAddress: HUMAN, contact: HUMAN, body: null, status: "queued", provider: "sandbox" }])
+        yield* Effect.sleep("50 millis")
+        const world = yield* sql`SELECT channel, to_address, body FROM sandbox_outbox WHERE to_address = ${HUMAN}`
+        expect(world).toEqual([{ channel: "sms", toAddress: HUMAN, body: "Your table is booked" }])
+      }))
+
+    it.effect("recipients: agentId in `to` or toAgentId resolves to that agent; bad addresses and missing channels are invalid_input", () =>
+      Effect.gen(function*() {
+        yield* provision("out-b")
+        yield* provision("out-c", { capabilities: { phone: false, whatsapp: false, email: true, voiceAi: false } })
+        const byId = yield* send("out-b", { to: "out-a", channel: "email", subject: "Hello", body: "hi there" })
+        expect(byId.toAgentId).toBe("out-a")
+        const byField = yield* send("out-b", { to: "ignored", toAgentId: AgentId.make("out-a"), channel: "sms", body: "hi" })
+        expect(byField.toAgentId).toBe("out-a")
+        expect(yield* failureTag(send("out-b", { to: "12345", channel: "sms", body: "x" }))).toBe("InvalidInput")
+        expect(yield* failureTag(send("out-b", { to: "+15555550100", channel: "sms", body: "x" }))).toBe("InvalidInput")
+        expect(yield* failureTag(send("out-b", { to: "not-an-email@", channel: "email", body: "x" }))).toBe("InvalidInput")
+        // out-c has no phone: it cannot text, and it cannot be texted
+        expect(yield* failureTag(send("out-c", { to: HUMAN, channel: "sms", body: "x" }))).toBe("InvalidInput")
+        expect(yield* failureTag(send("out-b", { to: "out-c", channel: "sms", body: "x" }))).toBe("InvalidInput")
+        expect(yield* failureTag(send("out-b", { to: "x", toAgentId: AgentId.make("ghost"), channel: "sms", body: "x" })))
+          .toBe("NotFound")
+        expect(yield* failureTag(send("out-b", { to: HUMAN, channel: "sms", body: "   " }))).toBe("InvalidInput")
+      }))
+
+    it.effect("the content filter blocks before any provider is called, and records a security event", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        yield* provision("out-d")
+        const victim = "+12025550124"
+        expect(yield* failureTag(send("out-d", { to: victim, channel: "sms", body: "I will kill you tonight" })))
+          .toBe("ContentBlocked")
+        yield* Effect.sleep("50 millis")
+        expect(yield* sql`SELECT id FROM sandbox_outbox WHERE to_address = ${victim}`).toEqual([])
+        expect(yield* sql`SELECT id FROM messages WHERE agent_id = 'out-d'`).toEqual([])
+        const events = yield* sql`SELECT details FROM audit_log WHERE event_type = 'content_blocked' AND actor = 'out-d'`
+        expect(events).toHaveLength(1)
+        expect(JSON.stringify(events)).not.toContain("kill")
+      }))
+
+    it.effect("opted-in bodies are stored encrypted and read back decrypted; other channels keep none", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const repo = yield* MessagesRepo
+        yield* provision("out-e", { privacy: { storeBodies: ["sms"], retentionDays: 7 } })
+        const sms = yield* send("out-e", { to: HUMAN, channel: "sms", body: "secret plan at 5" })
+        const mail = yield* send("out-e", { to: "person@example.com", channel: "email", subject: "s", body: "not stored" })
+        const rows = yield* sql`SELECT id, body, body_expires_at FROM messages WHERE agent_id = 'out-e' ORDER BY created_at`
+        const smsRow = rows.find((r) => r["id"] === sms.messageId)
+        const mailRow = rows.find((r) => r["id"] === mail.messageId)
+        expect(String(smsRow?.["body"])).toMatch(/^v1:/)
+        expect(String(smsRow?.["body"])).not.toContain("secret plan")
+        expect(smsRow?.["bodyExpiresAt"]).not.toBeNull()
+        expect(mailRow?.["body"]).toBeNull()
+        const history = yield* repo.list({ agentId: "out-e", channel: "all", contact: undefined, since: undefined, limit: 50 })
+        expect(history.totalCount).toBe(2)
+        expect(history.messages.map((m) => m.body)).toEqual([null, "secret plan at 5"])
+        const onlySms = yield* repo.list({ agentId: "out-e", channel: "sms", contact: HUMAN, since: undefined, limit: 1 })
+        expect(onlySms.messages.map((m) => m.id)).toEqual([sms.messageId])
+      }))
+
+    it.effect("WhatsApp: outside the 24-hour window free text is refused; an approved template passes", () =>
+      Effect.gen(function*() {
+        const templates = yield* WhatsAppTemplates
+        yield* provision("out-f", { capabilities: { phone: true, whatsapp: true, email: false, voiceAi: false } })
+        expect(yield* failureTag(send("out-f", { to: HUMAN, channel: "whatsapp", body: "hello" })))
+          .toBe("WhatsAppTemplateRequired")
+        yield* templates.register({ id: "appointment_reminder", body: "Hi {{1}}, see you at {{2}}.", language: "en" })
+        expect(yield* failureTag(send("out-f", {
+          to: HUMAN,
+          channel: "whatsapp",
+          body: "",
+          templateId: "appointment_reminder",
+          templateVars: { "1": "Dana" }
+        }))).toBe("InvalidInput")
+        const ok = yield* send("out-f", {
+          to: HUMAN,
+          channel: "whatsapp",
+          body: "",
+          templateId: "appointment_reminder",
+          templateVars: { "1": "Dana", "2": "10:00" }
+        })
+        expect(ok.status).toBe("queued")
+      }))
+  })
+})
