@@ -28,7 +28,7 @@ const provision = (id: string, extra: Partial<ConstructorParameters<typeof Provi
 const send = (id: string, msg: ConstructorParameters<typeof SendMessage>[0]) =>
   Effect.flatMap(AgentSupervisor, (s) => s.send(AgentId.make(id), new SendMessage(msg)))
 
-const failureTag = <A, E extends { readonly _tag: string }>(effect: Effect.Effect<A, E>) =>
+const failureTag = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.map(Effect.exit(effect), (exit) =>
     Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : `not a failure: ${exit._tag}`)
 

@@ -1,9 +1,7 @@
-import * as Effect from "effect/Effect"
 import { DeprovisionChannelsInput, DeprovisionChannelsOutput } from "../../../schema/tools/DeprovisionChannels.ts"
-import { AgentSupervisor } from "../../agents/AgentSupervisor.ts"
 import { Deprovision } from "../../agents/Commands.ts"
-import { Authenticator } from "../../security/Authenticator.ts"
 import * as Tool from "../Tool.ts"
+import { sendAsAgent } from "./agentCommand.ts"
 
 export const DeprovisionChannels = Tool.make({
   name: "comms_deprovision_channels",
@@ -15,16 +13,12 @@ export const DeprovisionChannels = Tool.make({
   output: DeprovisionChannelsOutput,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   handler: (input, principal) =>
-    Effect.gen(function*() {
-      const auth = yield* Authenticator
-      yield* auth.authorizeAgent(principal, input.agentId)
-      const supervisor = yield* AgentSupervisor
-      return yield* supervisor.send(
-        input.agentId,
-        new Deprovision({
-          releaseNumber: input.releaseNumber ?? false,
-          actor: principal._tag === "Master" ? "master" : principal.agentId
-        })
-      )
-    })
+    sendAsAgent(
+      principal,
+      input.agentId,
+      new Deprovision({
+        releaseNumber: input.releaseNumber ?? false,
+        actor: principal._tag === "Master" ? "master" : principal.agentId
+      })
+    )
 })

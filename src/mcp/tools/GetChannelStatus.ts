@@ -1,9 +1,7 @@
-import * as Effect from "effect/Effect"
 import { ChannelStatusOutput, GetChannelStatusInput } from "../../../schema/tools/GetChannelStatus.ts"
-import { AgentSupervisor } from "../../agents/AgentSupervisor.ts"
 import { GetStatus } from "../../agents/Commands.ts"
-import { Authenticator } from "../../security/Authenticator.ts"
 import * as Tool from "../Tool.ts"
+import { sendAsAgent } from "./agentCommand.ts"
 
 export const GetChannelStatus = Tool.make({
   name: "comms_get_channel_status",
@@ -14,10 +12,5 @@ export const GetChannelStatus = Tool.make({
   output: ChannelStatusOutput,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: (input, principal) =>
-    Effect.gen(function*() {
-      const auth = yield* Authenticator
-      yield* auth.authorizeAgent(principal, input.agentId)
-      const supervisor = yield* AgentSupervisor
-      return yield* supervisor.send(input.agentId, new GetStatus())
-    })
+    sendAsAgent(principal, input.agentId, new GetStatus())
 })

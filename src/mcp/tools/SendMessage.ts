@@ -1,9 +1,7 @@
-import * as Effect from "effect/Effect"
 import { SendMessageInput, SendMessageOutput } from "../../../schema/tools/SendMessage.ts"
-import { AgentSupervisor } from "../../agents/AgentSupervisor.ts"
 import { SendMessage as SendMessageCommand } from "../../agents/Commands.ts"
-import { Authenticator } from "../../security/Authenticator.ts"
 import * as Tool from "../Tool.ts"
+import { sendAsAgent } from "./agentCommand.ts"
 
 export const SendMessage = Tool.make({
   name: "comms_send_message",
@@ -16,23 +14,19 @@ export const SendMessage = Tool.make({
   output: SendMessageOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   handler: (input, principal) =>
-    Effect.gen(function*() {
-      const auth = yield* Authenticator
-      yield* auth.authorizeAgent(principal, input.agentId)
-      const supervisor = yield* AgentSupervisor
-      return yield* supervisor.send(
-        input.agentId,
-        new SendMessageCommand({
-          to: input.to,
-          toAgentId: input.toAgentId,
-          channel: input.channel,
-          body: input.body,
-          mediaUrl: input.mediaUrl,
-          mediaType: input.mediaType,
-          subject: input.subject,
-          templateId: input.templateId,
-          templateVars: input.templateVars
-        })
-      )
-    })
+    sendAsAgent(
+      principal,
+      input.agentId,
+      new SendMessageCommand({
+        to: input.to,
+        toAgentId: input.toAgentId,
+        channel: input.channel,
+        body: input.body,
+        mediaUrl: input.mediaUrl,
+        mediaType: input.mediaType,
+        subject: input.subject,
+        templateId: input.templateId,
+        templateVars: input.templateVars
+      })
+    )
 })
