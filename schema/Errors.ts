@@ -96,6 +96,21 @@ export class ContactLimit extends Schema.TaggedError<ContactLimit>()("ContactLim
   readonly code = "contact_limit"
 }
 
+/**
+ * An action refused by a rate window or a spending cap. The send tools answer
+ * it as the spec's `status: "rate_limited"` output, with the retry-after.
+ */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  message: Schema.String,
+  /** Which window or cap: per_minute | per_hour | per_day | spend_per_day | spend_per_month. */
+  reason: Schema.Literal("per_minute", "per_hour", "per_day", "spend_per_day", "spend_per_month"),
+  retryAfterSeconds: Schema.Number,
+  /** Actions left for this agent now (0: this limit is exhausted). */
+  remaining: Schema.Number
+}) {
+  readonly code = "rate_limited"
+}
+
 /** Every error a tool may answer with. */
 export const ToolError = Schema.Union(
   InvalidInput,
@@ -111,7 +126,8 @@ export const ToolError = Schema.Union(
   DncListed,
   QuietHours,
   OptedOut,
-  ContactLimit
+  ContactLimit,
+  RateLimited
 )
 export type ToolError = typeof ToolError.Type
 

@@ -24,12 +24,20 @@ import { AuditLog } from "./observability/AuditLog.ts"
 import { AgentTokens } from "./security/AgentTokens.ts"
 import { Authenticator } from "./security/Authenticator.ts"
 import { AuthLockout } from "./security/AuthLockout.ts"
+import { AgentGuard } from "./policy/AgentGuard.ts"
+import { UsageDashboard } from "./billing/UsageDashboard.ts"
 import { Cipher } from "./security/Cipher.ts"
 import { MessagesRepo } from "./messaging/MessagesRepo.ts"
 import { Outbound } from "./messaging/Outbound.ts"
 import { WhatsAppTemplates } from "./messaging/WhatsAppTemplates.ts"
 import { ContentFilter } from "./policy/ContentFilter.ts"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { OutboxDeliverer, OutboxDelivererLive } from "./callbacks/OutboxDeliverer.ts"
+import { Erasure } from "./messaging/Erasure.ts"
+import { Inbound } from "./messaging/Inbound.ts"
+import { Retention, RetentionLive } from "./messaging/Retention.ts"
+import { InboundHooks } from "./webhooks/InboundHooks.ts"
+import { WebhookRoutes } from "./webhooks/WebhookRoutes.ts"
 
 /**
  * The database, handed out only once migrated: layers that need SqlClient are
@@ -45,11 +53,22 @@ export const InfraLive = Layer.mergeAll(MigratedDatabase, PublicUrl.Default, Fet
   Layer.provideMerge(AppConfig.Default)
 )
 
-/** The domain: repositories, security, the agent supervisor and the tool registry; needs provider ports. */
+/**
+ * The domain: repositories, security, the agent supervisor, the inbound path
+ * and the tool registry; needs provider ports.
+ */
 export const DomainServices = ToolRegistryLive.pipe(
+  Layer.provideMerge(Inbound.Default),
+  Layer.provideMerge(InboundHooks.Default),
   Layer.provideMerge(AgentSupervisor.Default),
-  Layer.provideMerge(Layer.merge(Provisioning.Default, Outbound.Default)),
-  Layer.provideMerge(Layer.merge(Authenticator.Default, MessagesRepo.Default)),
+  Layer.provideMerge(Layer.mergeAll(Provisioning.Default, Outbound.Default, Retention.Default, Erasure.Default)),
+  Layer.provideMerge(Layer.mergeAll(
+    Authenticator.Default,
+    MessagesRepo.Default,
+    OutboxDeliverer.Default,
+    AgentGuard.Default,
+    UsageDashboard.Default
+  )),
   Layer.provideMerge(Layer.mergeAll(
     AgentTokens.Default,
     AuthLockout.Default,
@@ -63,18 +82,26 @@ export const DomainServices = ToolRegistryLive.pipe(
   ))
 )
 
-/** The domain over the providers chosen from config. */
-export const DomainLive = DomainServices.pipe(Layer.provideMerge(ProvidersLive))
+/**
+ * Background loops of the running app: callback outbox delivery and the
+ * retention sweep. Not part of `DomainServices`, so that tests of the domain
+ * (layers/Test.ts, often on a TestClock) drive them by hand.
+ */
+export const BackgroundLive = Layer.mergeAll(OutboxDelivererLive, RetentionLive)
+
+/** The domain over the providers chosen from config, with its background loops. */
+export const DomainLive = BackgroundLive.pipe(Layer.provideMerge(DomainServices), Layer.provideMerge(ProvidersLive))
 
 export const AppLive = DomainLive.pipe(Layer.provideMerge(InfraLive))
 
-/** Every HTTP route: MCP (Streamable HTTP + SSE), health, admin and /openapi.json. */
+/** Every HTTP route: MCP (Streamable HTTP + SSE), provider webhooks, health, admin and /openapi.json. */
 export const RoutesLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) =>
   Layer.mergeAll(
     McpHttp.layer({
       server: { name: config.serverName, version: pkg.version },
       maxSessions: config.mcpMaxSessions
     }),
+    WebhookRoutes,
     HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
       Layer.provide([HealthLive, AdminLive])
     )

@@ -8,6 +8,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type { AgentId } from "../../schema/Ids.ts"
+import type { AgentGuard } from "../policy/AgentGuard.ts"
 import type { AgentsRepo } from "./AgentsRepo.ts"
 import { type AgentState, load } from "./AgentState.ts"
 import type { AgentCommand } from "./Commands.ts"
@@ -42,13 +43,13 @@ export interface AgentActor {
  * the database before taking the next command. The fiber lives in the given
  * scope: closing it (passivation, shutdown) interrupts the actor.
  */
-export const make = (agentId: AgentId): Effect.Effect<AgentActor, never, Scope.Scope | Provisioning | Outbound | AgentsRepo> =>
+export const make = (agentId: AgentId): Effect.Effect<AgentActor, never, Scope.Scope | Provisioning | Outbound | AgentsRepo | AgentGuard> =>
   Effect.gen(function*() {
     const provisioning = yield* Provisioning
     const outbound = yield* Outbound
     const mailbox = yield* Queue.bounded<Envelope>(MAILBOX_CAPACITY)
     const restarts = yield* Ref.make(0)
-    const context = yield* Effect.context<AgentsRepo>()
+    const context = yield* Effect.context<AgentsRepo | AgentGuard>()
 
     const handle = (
       state: AgentState,

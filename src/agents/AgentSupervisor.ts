@@ -8,6 +8,7 @@ import { AgentsRepo } from "./AgentsRepo.ts"
 import type { AgentCommand } from "./Commands.ts"
 import { Provisioning } from "./Provisioning.ts"
 import { Outbound } from "../messaging/Outbound.ts"
+import type { AgentGuard } from "../policy/AgentGuard.ts"
 
 /**
  * Keeps one actor per agent that has work: started on the first command,
@@ -17,7 +18,7 @@ import { Outbound } from "../messaging/Outbound.ts"
 export class AgentSupervisor extends Effect.Service<AgentSupervisor>()("app/agents/AgentSupervisor", {
   scoped: Effect.gen(function*() {
     const config = yield* AppConfig
-    const context = yield* Effect.context<Provisioning | Outbound | AgentsRepo>()
+    const context = yield* Effect.context<Provisioning | Outbound | AgentsRepo | AgentGuard>()
     const actors = yield* RcMap.make({
       lookup: (agentId: AgentId) => AgentActor.make(agentId).pipe(Effect.provide(context)),
       idleTimeToLive: `${config.agentIdleSeconds} seconds`

@@ -1,4 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -7,8 +8,8 @@ import { AlreadyProvisioned, NotFound, ProviderFailure } from "../../schema/Erro
 import type { DeprovisionChannelsOutput } from "../../schema/tools/DeprovisionChannels.ts"
 import type { ChannelStatusOutput } from "../../schema/tools/GetChannelStatus.ts"
 import type { ProvisionChannelsOutput, ProvisionedChannels } from "../../schema/tools/ProvisionChannels.ts"
-import { AppConfig } from "../config/AppConfig.ts"
 import { PublicUrl } from "../http/PublicUrl.ts"
+import { AgentGuard } from "../policy/AgentGuard.ts"
 import { AuditLog } from "../observability/AuditLog.ts"
 import { EmailProvider } from "../providers/EmailProvider.ts"
 import type { ProviderError } from "../providers/ProviderError.ts"
@@ -32,10 +33,7 @@ const StatsRow = Schema.Struct({
   emailDelivered: Num,
   callSeconds: Num,
   monthlyCost: Num,
-  actionsThisMinute: Num,
-  actionsToday: Num,
-  maxPerMinute: Schema.NullOr(Num),
-  maxPerDay: Schema.NullOr(Num)
+  unused: Num
 })
 
 /**
@@ -45,7 +43,6 @@ const StatsRow = Schema.Struct({
 export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Provisioning", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const config = yield* AppConfig
     const repo = yield* AgentsRepo
     const pool = yield* AgentPool
     const whatsappPool = yield* WhatsAppPool
@@ -56,6 +53,7 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
     const voice = yield* VoiceOrchestrator
     const whatsapp = yield* WhatsAppSenders
     const decodeStats = Schema.decodeUnknown(StatsRow)
+    const guard = yield* AgentGuard
     const publicUrl = yield* PublicUrl
 
     const provision = (state: AgentState, cmd: Provision) =>
@@ -180,7 +178,7 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
                   }
                   : {})
               }
-              return [output, { agentId, record }] as const
+              return [output, { ...state, record }] as const
             })
           )
         }).pipe(
@@ -244,7 +242,7 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
           deprovisionedAt: new Date().toISOString()
         }
         yield* Effect.logInfo("agent deprovisioned").pipe(Effect.annotateLogs({ agentId }))
-        return [output, { agentId, record: Option.none() }] as const
+        return [output, { ...state, record: Option.none() }] as const
       }).pipe(Effect.withSpan("Provisioning.deprovision", { attributes: { agentId: state.agentId } }))
 
     const status = (state: AgentState) =>
@@ -263,15 +261,11 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
             (SELECT coalesce(sum(duration_seconds), 0) FROM call_logs WHERE agent_id = ${r.agentId}) AS call_seconds,
             (SELECT coalesce(sum(cost), 0) FROM usage_logs WHERE agent_id = ${r.agentId}
                AND created_at >= date_trunc('month', now())) AS monthly_cost,
-            (SELECT count(*) FROM usage_logs WHERE agent_id = ${r.agentId}
-               AND created_at >= now() - interval '1 minute') AS actions_this_minute,
-            (SELECT count(*) FROM usage_logs WHERE agent_id = ${r.agentId}
-               AND created_at >= now() - interval '1 day') AS actions_today,
-            (SELECT max_per_minute FROM spending_limits WHERE agent_id = ${r.agentId}) AS max_per_minute,
-            (SELECT max_per_day FROM spending_limits WHERE agent_id = ${r.agentId}) AS max_per_day`.pipe(
+            0 AS unused`.pipe(
           Effect.flatMap((rows) => decodeStats(rows[0])),
           Effect.orDie
         )
+        const usage = guard.usage(state.guard, yield* Clock.currentTimeMillis)
         const channels: Mutable<ChannelStatusOutput["channels"]> = {}
         if ((r.capabilities.phone || r.capabilities.voiceAi) && r.phoneNumber !== null) {
           channels.phone = { number: r.phoneNumber, status: "active", monthlyMessages: rows.monthlyMessages }
@@ -302,10 +296,10 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
           channels,
           monthlyCost: rows.monthlyCost,
           rateLimits: {
-            actionsThisMinute: rows.actionsThisMinute,
-            actionsToday: rows.actionsToday,
-            maxPerMinute: rows.maxPerMinute ?? config.limits.maxPerMinute,
-            maxPerDay: rows.maxPerDay ?? config.limits.maxPerDay
+            actionsThisMinute: usage.actionsThisMinute,
+            actionsToday: usage.actionsToday,
+            maxPerMinute: state.guard.limits.maxActionsPerMinute,
+            maxPerDay: state.guard.limits.maxActionsPerDay
           }
         }
         return output

@@ -11,7 +11,7 @@ import * as Schema from "effect/Schema"
 import { InvalidInput, NotFound } from "../../schema/Errors.ts"
 import type { AgentId } from "../../schema/Ids.ts"
 import { AppConfig } from "../config/AppConfig.ts"
-import { type EffectiveLimits, LIMIT_BOUNDS, type LimitsPatch } from "./schemas.ts"
+import { type EffectiveLimits, isCents, LIMIT_BOUNDS, type LimitsPatch } from "./schemas.ts"
 
 /** The spec's per-call cap default (there is no environment variable for it). */
 export const DEFAULT_MAX_CALL_DURATION_MINUTES = 10
@@ -42,8 +42,8 @@ export const validatePatch = (patch: LimitsPatch): ReadonlyArray<string> => {
     }
   }
   const money = (name: string, v: number | undefined) => {
-    if (v !== undefined && !(Number.isFinite(v) && v >= 0 && v <= LIMIT_BOUNDS.money)) {
-      problems.push(`${name} must be an amount between 0 and ${LIMIT_BOUNDS.money}`)
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0 && v <= LIMIT_BOUNDS.money && isCents(v))) {
+      problems.push(`${name} must be an amount in whole cents between 0 and ${LIMIT_BOUNDS.money}`)
     }
   }
   int("maxActionsPerMinute", patch.maxActionsPerMinute)
@@ -101,7 +101,7 @@ export class AgentLimits extends Effect.Service<AgentLimits>()("app/billing/Agen
 
     /**
      * Upserts the agent's `spending_limits` row: the given fields change, the others keep their
-     * value (or stay NULL = server default). Money is stored in cents. Fails with NotFound when the
+     * value (or stay NULL = server default). Money is in whole cents (NUMERIC(10,2)). Fails with NotFound when the
      * agent was never provisioned, InvalidInput when a value is out of range.
      */
     const set = (agentId: AgentId, patch: LimitsPatch) =>

@@ -13,7 +13,8 @@ import { AgentId } from "../../schema/Ids.ts"
 const count = (max: number, description: string) =>
   Schema.Number.pipe(Schema.int(), Schema.between(1, max)).annotations({ description })
 
-const isCents = (n: number) => Math.abs(Math.round(n * 100) - n * 100) < 1e-6
+/** True for an amount in whole cents (float-tolerant). */
+export const isCents = (n: number) => Math.abs(Math.round(n * 100) - n * 100) < 1e-6
 const money = (description: string) =>
   Schema.Number.pipe(
     Schema.finite(),

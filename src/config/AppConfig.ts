@@ -117,6 +117,7 @@ const rawConfig = Config.all({
   mcpMaxSessions: positiveInt("MCP_MAX_SESSIONS", 1000),
   dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./data")),
   agentIdleSeconds: positiveInt("AGENT_IDLE_SECONDS", 300),
+  retentionSweepSeconds: positiveInt("RETENTION_SWEEP_SECONDS", 3600),
   limits: Config.all({
     maxPerMinute: positiveInt("DEFAULT_MAX_ACTIONS_PER_MINUTE", 10),
     maxPerHour: positiveInt("DEFAULT_MAX_ACTIONS_PER_HOUR", 100),

@@ -18,6 +18,7 @@ import * as Layer from "effect/Layer"
 import initial from "./migrations/0001_initial.ts"
 import sandboxCarrier from "./migrations/0002_sandbox_carrier.ts"
 import messaging from "./migrations/0003_messaging.ts"
+import guardrails from "./migrations/0004_guardrails.ts"
 
 /**
  * Every migration, keyed `<id>_<name>`. Append new ones (`"0002_…"`); never edit an applied one.
@@ -27,7 +28,8 @@ import messaging from "./migrations/0003_messaging.ts"
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "0001_initial": initial,
   "0002_sandbox_carrier": sandboxCarrier,
-  "0003_messaging": messaging
+  "0003_messaging": messaging,
+  "0004_guardrails": guardrails
 }
 
 /**

@@ -71,6 +71,57 @@ export const AuditVerification = Schema.Struct({
   brokenAt: Schema.NullOr(Schema.Number)
 })
 
+export const ErasureRequest = Schema.Struct({
+  contact: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(320)).annotations({
+    description: "The phone number (E.164) or email address whose data is erased"
+  })
+})
+export const ErasureResult = Schema.Struct({
+  messagesDeleted: Schema.Number,
+  contactFrequencyDeleted: Schema.Number,
+  callLogsDeleted: Schema.Number,
+  callbacksDeleted: Schema.Number.annotations({ description: "undelivered callbacks of the erased messages" })
+})
+
+export const SandboxOutboxQuery = Schema.Struct({
+  limit: Schema.optional(
+    Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 500)).annotations({ description: "default 50" })
+  )
+})
+export const SandboxOutboxMessage = Schema.Struct({
+  id: Schema.String,
+  providerMessageId: Schema.String,
+  channel: Schema.String,
+  from: Schema.String,
+  to: Schema.String,
+  subject: Schema.NullOr(Schema.String),
+  body: Schema.NullOr(Schema.String),
+  media: Schema.Array(Schema.Struct({ url: Schema.String, contentType: Schema.String })),
+  bcc: Schema.NullOr(Schema.String),
+  status: Schema.String,
+  createdAt: Schema.String
+})
+export const SandboxOutbox = Schema.Struct({ messages: Schema.Array(SandboxOutboxMessage) })
+
+export const WhatsAppTemplateInput = Schema.Struct({
+  id: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_.-]{1,200}$/, {
+    message: () => "id must be 1-200 letters, digits, '_', '.' or '-'"
+  })),
+  body: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(1024)).annotations({
+    description: "Template text; placeholders {{1}}, {{2}}… or {{name}}"
+  }),
+  language: Schema.optional(Schema.String.pipe(Schema.pattern(/^[a-z]{2,3}(_[A-Z]{2})?$/, {
+    message: () => "language must be a code such as en or en_US"
+  })))
+})
+export const WhatsAppTemplate = Schema.Struct({
+  id: Schema.String,
+  body: Schema.String,
+  language: Schema.String,
+  status: Schema.String
+})
+export const WhatsAppTemplateList = Schema.Struct({ templates: Schema.Array(WhatsAppTemplate) })
+
 export class AdminGroup extends HttpApiGroup.make("admin")
   .add(
     HttpApiEndpoint.post("rotateToken", "/agents/:agentId/tokens/rotate")
@@ -87,6 +138,24 @@ export class AdminGroup extends HttpApiGroup.make("admin")
   .add(HttpApiEndpoint.get("pool", "/pool").addSuccess(PoolStatus))
   .add(HttpApiEndpoint.post("expandPool", "/pool/expand").setPayload(ExpandPool).addSuccess(PoolStatus))
   .add(HttpApiEndpoint.get("verifyAudit", "/audit/verify").addSuccess(AuditVerification))
+  .add(
+    HttpApiEndpoint.post("erasure", "/erasure")
+      .setPayload(ErasureRequest)
+      .addSuccess(ErasureResult)
+      .annotate(OpenApi.Description, "GDPR erasure: deletes a contact's messages, call logs and counters")
+  )
+  .add(
+    HttpApiEndpoint.get("sandboxOutbox", "/sandbox/outbox")
+      .setUrlParams(SandboxOutboxQuery)
+      .addSuccess(SandboxOutbox)
+      .annotate(OpenApi.Description, "What the sandbox carrier delivered outside the server (newest first)")
+  )
+  .add(
+    HttpApiEndpoint.post("registerWhatsAppTemplate", "/whatsapp/templates")
+      .setPayload(WhatsAppTemplateInput)
+      .addSuccess(WhatsAppTemplate)
+  )
+  .add(HttpApiEndpoint.get("whatsAppTemplates", "/whatsapp/templates").addSuccess(WhatsAppTemplateList))
   .middleware(AdminAuth)
   .prefix("/admin")
   .annotate(OpenApi.Title, "Admin")

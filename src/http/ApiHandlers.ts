@@ -4,11 +4,14 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { createHash, timingSafeEqual } from "node:crypto"
 import pkg from "../../package.json" with { type: "json" }
 import { AgentPool } from "../agents/AgentPool.ts"
 import { AgentsRepo } from "../agents/AgentsRepo.ts"
 import { AppConfig } from "../config/AppConfig.ts"
+import { Erasure } from "../messaging/Erasure.ts"
+import { WhatsAppTemplates } from "../messaging/WhatsAppTemplates.ts"
 import { AuditLog } from "../observability/AuditLog.ts"
 import { EmailProvider } from "../providers/EmailProvider.ts"
 import { Telephony } from "../providers/Telephony.ts"
@@ -59,6 +62,22 @@ export const HealthLive = HttpApiBuilder.group(Api, "health", (handlers) =>
         }))
   }))
 
+const DateLike = Schema.Union(Schema.DateFromSelf, Schema.DateFromString)
+const MediaItems = Schema.Array(Schema.Struct({ url: Schema.String, contentType: Schema.String }))
+const SandboxOutboxRow = Schema.Struct({
+  id: Schema.String,
+  providerMessageId: Schema.String,
+  channel: Schema.String,
+  fromAddress: Schema.String,
+  toAddress: Schema.String,
+  subject: Schema.NullOr(Schema.String),
+  body: Schema.NullOr(Schema.String),
+  media: Schema.Union(MediaItems, Schema.parseJson(MediaItems)),
+  bcc: Schema.NullOr(Schema.String),
+  status: Schema.String,
+  createdAt: DateLike
+})
+
 const digest = (s: string) => createHash("sha256").update(s).digest()
 
 export const AdminAuthLive = Layer.effect(
@@ -80,6 +99,10 @@ export const AdminLive = HttpApiBuilder.group(Api, "admin", (handlers) =>
     const agents = yield* AgentsRepo
     const pool = yield* AgentPool
     const audit = yield* AuditLog
+    const erasure = yield* Erasure
+    const templates = yield* WhatsAppTemplates
+    const sql = yield* SqlClient.SqlClient
+    const decodeOutbox = Schema.decodeUnknown(Schema.Array(SandboxOutboxRow))
     const notFound = (agentId: string) => ({
       error: { code: "not_found" as const, message: `agent ${agentId} is not provisioned` }
     })
@@ -131,4 +154,42 @@ export const AdminLive = HttpApiBuilder.group(Api, "admin", (handlers) =>
           return poolStatus(s)
         }))
       .handle("verifyAudit", () => audit.verify)
+      .handle("erasure", ({ payload }) => erasure.eraseContact(payload.contact, "admin"))
+      .handle("sandboxOutbox", ({ urlParams }) =>
+        sql`SELECT id, provider_message_id, channel, from_address, to_address, subject, body, media, bcc, status,
+              created_at
+            FROM sandbox_outbox ORDER BY created_at DESC, id DESC LIMIT ${urlParams.limit ?? 50}`.pipe(
+          Effect.flatMap(decodeOutbox),
+          Effect.map((rows) => ({
+            messages: rows.map((r) => ({
+              id: r.id,
+              providerMessageId: r.providerMessageId,
+              channel: r.channel,
+              from: r.fromAddress,
+              to: r.toAddress,
+              subject: r.subject,
+              body: r.body,
+              media: r.media,
+              bcc: r.bcc,
+              status: r.status,
+              createdAt: r.createdAt.toISOString()
+            }))
+          })),
+          Effect.orDie
+        ))
+      .handle("registerWhatsAppTemplate", ({ payload }) =>
+        Effect.gen(function*() {
+          const template = yield* templates.register({
+            id: payload.id,
+            body: payload.body,
+            language: payload.language ?? "en"
+          })
+          yield* audit.append({
+            eventType: "admin_action",
+            actor: "admin",
+            details: { action: "whatsapp_template_registered", templateId: payload.id }
+          })
+          return template
+        }))
+      .handle("whatsAppTemplates", () => Effect.map(templates.list, (list) => ({ templates: list })))
   }))

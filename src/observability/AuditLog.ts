@@ -13,6 +13,7 @@ export type AuditEventType =
   | "pool_expanded"
   | "auth_lockout"
   | "admin_action"
+  | "rate_limit_breached"
   | "content_blocked"
   | "webhook_rejected"
   | "contact_erased"

@@ -2,7 +2,20 @@ import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type { MediaItem } from "../../schema/Domain.ts"
 import type { AgentId } from "../../schema/Ids.ts"
+import type { InboundMessage, StatusUpdate, WebhookParseError } from "../../schema/Webhooks.ts"
 import type { ProviderError, ProviderHealth } from "./ProviderError.ts"
+
+/** A webhook request as the route received it, for the provider to authenticate. */
+export interface WebhookRequest {
+  /** The full public URL the provider called: `<PublicUrl base>` + path + query, as configured at the provider. */
+  readonly url: string
+  /** Request headers, names lower-cased. */
+  readonly headers: Readonly<Record<string, string | undefined>>
+  /** The form fields of the body (repeated names as arrays), parsed once by the route. */
+  readonly params: Readonly<Record<string, string | ReadonlyArray<string>>>
+  /** The exact bytes received. */
+  readonly rawBody: Uint8Array
+}
 
 /** Port: phone numbers, SMS/MMS and calls. Adapters: sandbox carrier, Twilio, … */
 export class Telephony extends Context.Tag("app/providers/Telephony")<Telephony, {
@@ -31,6 +44,21 @@ export class Telephony extends Context.Tag("app/providers/Telephony")<Telephony,
     readonly media: ReadonlyArray<MediaItem>
     readonly statusCallbackUrl: string
   }) => Effect.Effect<{ readonly providerMessageId: string; readonly status: "queued" | "sent" }, ProviderError>
+  /**
+   * Whether a webhook (inbound message or status callback) really comes from
+   * this provider: its signature over the exact request. Total: false on
+   * anything unreadable. Adapters whose scheme is timestamped must also refuse
+   * requests older than 5 minutes (`checkTimestamp`).
+   */
+  readonly verifyWebhook: (req: WebhookRequest) => boolean
+  /** An inbound SMS/MMS/WhatsApp webhook's fields → the normalized message. */
+  readonly decodeMessage: (
+    fields: Readonly<Record<string, string | ReadonlyArray<string>>>
+  ) => Effect.Effect<InboundMessage, WebhookParseError>
+  /** A message or call status callback's fields → the normalized status change. */
+  readonly decodeStatus: (
+    fields: Readonly<Record<string, string | ReadonlyArray<string>>>
+  ) => Effect.Effect<StatusUpdate, WebhookParseError>
   /** Returns the number to the provider. */
   readonly releaseNumber: (agentId: AgentId) => Effect.Effect<void, ProviderError>
   readonly health: Effect.Effect<ProviderHealth>

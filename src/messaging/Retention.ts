@@ -1,0 +1,48 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import { AppConfig } from "../config/AppConfig.ts"
+import { MessagesRepo } from "./MessagesRepo.ts"
+
+/** Delivered callbacks (already emptied of their payload) are kept this long for inspection, then deleted. */
+export const DELIVERED_CALLBACK_RETENTION_DAYS = 7
+
+/**
+ * Retention: stored message bodies (opt-in, encrypted) are deleted once their
+ * agent's retention ended, and delivered outbox rows after a week.
+ */
+export class Retention extends Effect.Service<Retention>()("app/messaging/Retention", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const messages = yield* MessagesRepo
+
+    /** One sweep; returns what it deleted (counts only). */
+    const sweep = Effect.gen(function*() {
+      const bodiesPurged = yield* messages.purgeExpiredBodies
+      const callbacks = yield* sql`DELETE FROM webhook_outbox
+        WHERE delivered_at IS NOT NULL
+          AND delivered_at < now() - make_interval(days => ${DELIVERED_CALLBACK_RETENTION_DAYS})
+        RETURNING id`
+      const result = { bodiesPurged, deliveredCallbacksPurged: callbacks.length }
+      if (bodiesPurged > 0 || callbacks.length > 0) {
+        yield* Effect.logInfo("retention sweep").pipe(Effect.annotateLogs(result))
+      }
+      return result
+    }).pipe(Effect.orDie, Effect.withSpan("Retention.sweep"))
+
+    return { sweep } as const
+  })
+}) {}
+
+/** Sweeps at start and then every RETENTION_SWEEP_SECONDS, for the lifetime of the app. */
+export const RetentionLive = Layer.scopedDiscard(Effect.gen(function*() {
+  const retention = yield* Retention
+  const config = yield* AppConfig
+  yield* retention.sweep.pipe(
+    Effect.catchAllCause((cause) => Effect.logWarning("retention sweep failed", cause)),
+    Effect.repeat(Schedule.spaced(Duration.seconds(config.retentionSweepSeconds))),
+    Effect.forkScoped
+  )
+}))
