@@ -27,6 +27,8 @@ export const testConfig = (env: Record<string, string> = {}) =>
       PORT: "0",
       HOST: "127.0.0.1",
       DATA_DIR: ":memory:",
+      // wall-clock tests must not depend on the hour they run at; quiet hours are tested on a TestClock
+      TCPA_QUIET_HOURS: "off",
       ...env
     })))),
     Logger.minimumLogLevel(LogLevel.None)

@@ -1,16 +1,18 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import type { MediaItem, MessageChannel } from "../../schema/Domain.ts"
 import { ContentBlocked, InvalidInput, NotFound, ProviderFailure, WhatsAppTemplateRequired } from "../../schema/Errors.ts"
 import type { SendMessageOutput } from "../../schema/tools/SendMessage.ts"
-import type { AgentRecord } from "../agents/AgentsRepo.ts"
+import type { AgentRecord, AgentsRepo } from "../agents/AgentsRepo.ts"
 import type { AgentState } from "../agents/AgentState.ts"
 import type { SendMessage } from "../agents/Commands.ts"
 import { PublicUrl } from "../http/PublicUrl.ts"
 import { AuditLog } from "../observability/AuditLog.ts"
+import { actionTypeFor, AgentGuard, type OutboundAction } from "../policy/AgentGuard.ts"
 import { ContentFilter } from "../policy/ContentFilter.ts"
 import { EmailProvider } from "../providers/EmailProvider.ts"
 import { Telephony } from "../providers/Telephony.ts"
@@ -79,7 +81,8 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
     const audit = yield* AuditLog
     const http = (yield* HttpClient.HttpClient).pipe(HttpClient.filterStatusOk)
     const mirrors = yield* FiberSet.make()
-    const context = yield* Effect.context<import("../agents/AgentsRepo.ts").AgentsRepo>()
+    const guard = yield* AgentGuard
+    const context = yield* Effect.context<AgentsRepo>()
 
     const mirror = (url: string, payload: Record<string, unknown>) =>
       FiberSet.run(
@@ -147,6 +150,36 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
         const media: ReadonlyArray<MediaItem> = cmd.mediaUrl === undefined
           ? []
           : [{ url: cmd.mediaUrl, contentType: contentTypeOf(cmd.mediaUrl, cmd.mediaType) }]
+        const provider = cmd.channel === "email" ? email.provider : telephony.provider
+
+        // compliance, rate windows, spend caps: check and reserve, serialized by this actor
+        const action: OutboundAction = {
+          kind: "message",
+          channel: cmd.channel,
+          to: recipient.address,
+          toAgentId: Option.getOrNull(toAgentId),
+          body,
+          mediaCount: media.length,
+          provider,
+          template: cmd.templateId !== undefined
+        }
+        const admitted = yield* Effect.either(guard.admit(state.guard, action))
+        if (Either.isLeft(admitted)) {
+          const refusal = admitted.left
+          if (refusal._tag !== "RateLimited") return yield* Effect.fail(refusal)
+          const limited: SendMessageOutput = {
+            messageId: "",
+            channel: cmd.channel,
+            status: "rate_limited",
+            cost: 0,
+            timestamp: new Date().toISOString(),
+            rateLimitRemaining: refusal.remaining,
+            retryAfterSeconds: refusal.retryAfterSeconds,
+            reason: refusal.message
+          }
+          return [limited, state] as const
+        }
+        const [admission, admittedGuard] = admitted.right
         const statusCallbackUrl = yield* publicUrl.webhook(agent.agentId, "message-status")
         const bcc = cmd.channel === "email" ? agent.routeDuplication?.email?.bccTo : undefined
         const sent = yield* (cmd.channel === "email"
@@ -170,11 +203,21 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
             media,
             statusCallbackUrl
           })).pipe(
+            Effect.tapError(() => guard.settle(admittedGuard, admission, { ok: false })),
             Effect.mapError((e) =>
               new ProviderFailure({ provider: e.provider, message: `the provider could not send: ${e.reason}` })
             )
           )
-        const cost = 0
+        const cost = admission.reservedCost
+        const settledGuard = yield* guard.settle(admittedGuard, admission, {
+          ok: true,
+          provider,
+          externalId: sent.providerMessageId,
+          actualCost: cost,
+          channel: cmd.channel,
+          actionType: actionTypeFor(action),
+          metadata: { segments: admission.estimate.segments?.segments ?? 0, country: admission.country ?? "unknown", toAgent: Option.isSome(toAgentId) }
+        })
         const messageId = yield* messages.insert({
           agentId: agent.agentId,
           channel: cmd.channel,
@@ -185,7 +228,7 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
           subject: cmd.channel === "email" ? subject : null,
           body,
           media,
-          provider: cmd.channel === "email" ? email.provider : telephony.provider,
+          provider,
           externalId: sent.providerMessageId,
           status: sent.status,
           cost,
@@ -213,13 +256,13 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
           status: sent.status,
           cost,
           timestamp: new Date().toISOString(),
-          rateLimitRemaining: 0,
+          rateLimitRemaining: admission.remaining,
           ...(Option.isSome(toAgentId) ? { toAgentId: toAgentId.value } : {})
         }
         yield* Effect.logInfo("message sent").pipe(
           Effect.annotateLogs({ agentId: agent.agentId, channel: cmd.channel, messageId: output.messageId })
         )
-        return [output, state] as const
+        return [output, { ...state, guard: settledGuard }] as const
       }).pipe(Effect.withSpan("Outbound.send", { attributes: { agentId: state.agentId, channel: cmd.channel } }))
 
     return { send } as const

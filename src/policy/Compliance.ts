@@ -16,8 +16,8 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Clock from "effect/Clock"
-import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
+import { AppConfig } from "../config/AppConfig.ts"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { DncListed, OptedOut, QuietHours } from "../../schema/Errors.ts"
@@ -209,10 +209,8 @@ const BATCH = 1000
 export class Compliance extends Effect.Service<Compliance>()("app/policy/Compliance", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const helpText = yield* Config.string("SMS_HELP_TEXT").pipe(
-      Config.withDefault(REPLIES.help),
-      Effect.orElseSucceed(() => REPLIES.help)
-    )
+    const config = yield* AppConfig
+    const helpText = Option.getOrElse(config.smsHelpText, () => REPLIES.help)
     const decodeFlags = Schema.decodeUnknown(Schema.Array(Flags))
 
     /** Adds the numbers of a DNC file (see `parseDncText`) under `source` (e.g. "ftc-2026-11", "internal"). */
@@ -307,7 +305,7 @@ export class Compliance extends Effect.Service<Compliance>()("app/policy/Complia
 
     /** Quiet-hours refusal (pure): phone channels to non-internal recipients only. */
     const quietVerdict = (req: ScreenRequest, now: number): QuietHours | undefined => {
-      if (req.channel === "email" || req.internal) return undefined
+      if (req.channel === "email" || req.internal || config.quietHours === "off") return undefined
       const verdict = checkQuietHours(req.location, now)
       if (verdict.allowed) return undefined
       const retryAfterSeconds = Math.ceil(verdict.retryAfterMs / 1000)

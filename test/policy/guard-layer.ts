@@ -37,7 +37,8 @@ export const GuardTest = (db: Db, env: Record<string, string> = {}) =>
   Layer.mergeAll(AgentGuard.Default, UsageDashboard.Default, Compliance.Default).pipe(
     Layer.provideMerge(AuditLog.Default),
     Layer.provideMerge(Layer.merge(migrated(db), AppConfig.Default)),
-    Layer.provide(testConfig(env))
+    // the guard's own tests run on a TestClock: quiet hours are enforced here
+    Layer.provide(testConfig({ TCPA_QUIET_HOURS: "enforce", ...env }))
   )
 
 export const pglite: Db = Database.layerPglite(undefined)
