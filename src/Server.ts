@@ -25,6 +25,7 @@ import { AgentTokens } from "./security/AgentTokens.ts"
 import { Authenticator } from "./security/Authenticator.ts"
 import { AuthLockout } from "./security/AuthLockout.ts"
 import { AgentGuard } from "./policy/AgentGuard.ts"
+import { Compliance } from "./policy/Compliance.ts"
 import { UsageDashboard } from "./billing/UsageDashboard.ts"
 import { Cipher } from "./security/Cipher.ts"
 import { MessagesRepo } from "./messaging/MessagesRepo.ts"
@@ -38,6 +39,8 @@ import { Inbound } from "./messaging/Inbound.ts"
 import { Retention, RetentionLive } from "./messaging/Retention.ts"
 import { InboundHooks } from "./webhooks/InboundHooks.ts"
 import { WebhookRoutes } from "./webhooks/WebhookRoutes.ts"
+import { Unsubscribe, UnsubscribeRoutes } from "./http/Unsubscribe.ts"
+import { MetricsLive, MetricsRoute } from "./observability/Metrics.ts"
 
 /**
  * The database, handed out only once migrated: layers that need SqlClient are
@@ -49,7 +52,7 @@ export const MigratedDatabase = Layer.effectContext(
 ).pipe(Layer.provide(Database.layer))
 
 /** Config, public URL, an HTTP client and the migrated database. */
-export const InfraLive = Layer.mergeAll(MigratedDatabase, PublicUrl.Default, FetchHttpClient.layer).pipe(
+export const InfraLive = Layer.mergeAll(MigratedDatabase, PublicUrl.Default, FetchHttpClient.layer, MetricsLive).pipe(
   Layer.provideMerge(AppConfig.Default)
 )
 
@@ -67,7 +70,8 @@ export const DomainServices = ToolRegistryLive.pipe(
     MessagesRepo.Default,
     OutboxDeliverer.Default,
     AgentGuard.Default,
-    UsageDashboard.Default
+    UsageDashboard.Default,
+    Unsubscribe.Default
   )),
   Layer.provideMerge(Layer.mergeAll(
     AgentTokens.Default,
@@ -78,6 +82,7 @@ export const DomainServices = ToolRegistryLive.pipe(
     WhatsAppPool.Default,
     WhatsAppTemplates.Default,
     ContentFilter.Default,
+    Compliance.Default,
     Cipher.Default
   ))
 )
@@ -102,6 +107,8 @@ export const RoutesLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) =>
       maxSessions: config.mcpMaxSessions
     }),
     WebhookRoutes,
+    UnsubscribeRoutes,
+    MetricsRoute,
     HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(
       Layer.provide([HealthLive, AdminLive])
     )
@@ -115,10 +122,24 @@ const AnnounceAddress = Layer.effectDiscard(Effect.gen(function*() {
 }))
 
 /** The HTTP server on HOST:PORT (PORT=0 picks a free port), serving every route; exposes HttpServer for its address. */
-export const HttpLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) =>
-  HttpLayerRouter.serve(RoutesLive).pipe(
+export const HttpLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => {
+  const node = createServer()
+  /**
+   * On shutdown, idle keep-alive connections are closed at once and any
+   * request still open after a grace period is cut, so that `server.close()`
+   * cannot wait on a client that is waiting on this server (the sandbox
+   * carrier's own deliveries, long-lived MCP streams).
+   */
+  const CloseConnections = Layer.scopedDiscard(Effect.addFinalizer(() =>
+    Effect.sync(() => node.closeIdleConnections()).pipe(
+      Effect.zipRight(Effect.forkDaemon(Effect.delay(Effect.sync(() => node.closeAllConnections()), "2 seconds")))
+    )
+  ))
+  return HttpLayerRouter.serve(RoutesLive).pipe(
     Layer.merge(AnnounceAddress),
+    Layer.merge(CloseConnections),
     // the admin middleware runs per request, so it is provided to the served app
     Layer.provide(AdminAuthLive),
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
-  )))
+    Layer.provideMerge(NodeHttpServer.layer(() => node, { port: config.port, host: config.host }))
+  )
+}))

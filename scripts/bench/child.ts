@@ -15,8 +15,16 @@ export interface Child {
   readonly lineCounts: () => ReadonlyMap<string, number>
   /** A few distinct `event` texts of JSON log lines, with counts. */
   readonly events: () => ReadonlyMap<string, number>
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the child has exited. */
-  readonly kill: (graceMs?: number) => Promise<void>
+  /**
+   * SIGTERM, then SIGKILL after `graceMs`; resolves when the child has exited, saying how
+   * long that took and whether SIGKILL was needed (undefined when it had already exited).
+   */
+  readonly kill: (graceMs?: number) => Promise<KillOutcome | undefined>
+}
+
+export interface KillOutcome {
+  readonly ms: number
+  readonly forced: boolean
 }
 
 const live = new Set<Child>()
@@ -126,12 +134,21 @@ export const spawnChild = (
         proc.once("exit", onExit)
       }),
     kill: async (graceMs = 3000) => {
-      live.delete(child)
-      if (proc.exitCode !== null || proc.signalCode !== null) return
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        live.delete(child)
+        return undefined
+      }
+      const started = Date.now()
+      let forced = false
       proc.kill("SIGTERM")
-      const timer = setTimeout(() => proc.kill("SIGKILL"), graceMs)
+      const timer = setTimeout(() => {
+        forced = true
+        proc.kill("SIGKILL")
+      }, graceMs)
       await exited
       clearTimeout(timer)
+      live.delete(child)
+      return { ms: Date.now() - started, forced }
     }
   }
   live.add(child)

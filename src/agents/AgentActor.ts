@@ -8,7 +8,9 @@ import * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type { AgentId } from "../../schema/Ids.ts"
-import type { AgentGuard } from "../policy/AgentGuard.ts"
+import { UsageDashboard } from "../billing/UsageDashboard.ts"
+import { AuditLog } from "../observability/AuditLog.ts"
+import { AgentGuard } from "../policy/AgentGuard.ts"
 import type { AgentsRepo } from "./AgentsRepo.ts"
 import { type AgentState, load } from "./AgentState.ts"
 import type { AgentCommand } from "./Commands.ts"
@@ -43,10 +45,17 @@ export interface AgentActor {
  * the database before taking the next command. The fiber lives in the given
  * scope: closing it (passivation, shutdown) interrupts the actor.
  */
-export const make = (agentId: AgentId): Effect.Effect<AgentActor, never, Scope.Scope | Provisioning | Outbound | AgentsRepo | AgentGuard> =>
+export const make = (agentId: AgentId): Effect.Effect<
+  AgentActor,
+  never,
+  Scope.Scope | Provisioning | Outbound | AgentsRepo | AgentGuard | UsageDashboard | AuditLog
+> =>
   Effect.gen(function*() {
     const provisioning = yield* Provisioning
     const outbound = yield* Outbound
+    const usage = yield* UsageDashboard
+    const guard = yield* AgentGuard
+    const audit = yield* AuditLog
     const mailbox = yield* Queue.bounded<Envelope>(MAILBOX_CAPACITY)
     const restarts = yield* Ref.make(0)
     const context = yield* Effect.context<AgentsRepo | AgentGuard>()
@@ -64,6 +73,17 @@ export const make = (agentId: AgentId): Effect.Effect<AgentActor, never, Scope.S
           return Effect.map(provisioning.status(state), (out) => [out, state] as const)
         case "SendMessage":
           return outbound.send(state, command)
+        case "SetLimits":
+          return Effect.gen(function*() {
+            const out = yield* usage.setLimits(state.agentId, command.patch)
+            yield* audit.append({
+              eventType: "admin_action",
+              actor: command.actor,
+              target: state.agentId,
+              details: { action: "set_limits", ...out.limits }
+            })
+            return [out, { ...state, guard: guard.withLimits(state.guard, out.limits) }] as const
+          })
       }
     }
 

@@ -8,6 +8,8 @@ import { AgentsRepo } from "./AgentsRepo.ts"
 import type { AgentCommand } from "./Commands.ts"
 import { Provisioning } from "./Provisioning.ts"
 import { Outbound } from "../messaging/Outbound.ts"
+import type { UsageDashboard } from "../billing/UsageDashboard.ts"
+import type { AuditLog } from "../observability/AuditLog.ts"
 import type { AgentGuard } from "../policy/AgentGuard.ts"
 
 /**
@@ -18,7 +20,9 @@ import type { AgentGuard } from "../policy/AgentGuard.ts"
 export class AgentSupervisor extends Effect.Service<AgentSupervisor>()("app/agents/AgentSupervisor", {
   scoped: Effect.gen(function*() {
     const config = yield* AppConfig
-    const context = yield* Effect.context<Provisioning | Outbound | AgentsRepo | AgentGuard>()
+    const context = yield* Effect.context<
+      Provisioning | Outbound | AgentsRepo | AgentGuard | UsageDashboard | AuditLog
+    >()
     const actors = yield* RcMap.make({
       lookup: (agentId: AgentId) => AgentActor.make(agentId).pipe(Effect.provide(context)),
       idleTimeToLive: `${config.agentIdleSeconds} seconds`

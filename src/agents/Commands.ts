@@ -15,6 +15,7 @@ import {
 } from "../../schema/Errors.ts"
 import { AgentId, CountryCode } from "../../schema/Ids.ts"
 import { MediaType, SendMessageOutput } from "../../schema/tools/SendMessage.ts"
+import { LimitsPatch, SetAgentLimitsOutput } from "../../schema/tools/Usage.ts"
 import { DeprovisionChannelsOutput } from "../../schema/tools/DeprovisionChannels.ts"
 import { ChannelStatusOutput } from "../../schema/tools/GetChannelStatus.ts"
 import { ProvisionChannelsOutput } from "../../schema/tools/ProvisionChannels.ts"
@@ -84,4 +85,11 @@ export class SendMessage extends Schema.TaggedRequest<SendMessage>()("SendMessag
   }
 }) {}
 
-export type AgentCommand = Provision | Deprovision | GetStatus | SendMessage
+/** Changes the agent's limits; the actor's guard state takes them at once. */
+export class SetLimits extends Schema.TaggedRequest<SetLimits>()("SetLimits", {
+  failure: Schema.Union(NotFound, InvalidInput),
+  success: SetAgentLimitsOutput,
+  payload: { patch: LimitsPatch, actor: Schema.String }
+}) {}
+
+export type AgentCommand = Provision | Deprovision | GetStatus | SendMessage | SetLimits

@@ -11,7 +11,7 @@ import * as Schema from "effect/Schema"
 import { InvalidInput, NotFound } from "../../schema/Errors.ts"
 import type { AgentId } from "../../schema/Ids.ts"
 import { AppConfig } from "../config/AppConfig.ts"
-import { type EffectiveLimits, isCents, LIMIT_BOUNDS, type LimitsPatch } from "./schemas.ts"
+import { type EffectiveLimits, isCents, LIMIT_BOUNDS, type LimitsPatch } from "../../schema/tools/Usage.ts"
 
 /** The spec's per-call cap default (there is no environment variable for it). */
 export const DEFAULT_MAX_CALL_DURATION_MINUTES = 10

@@ -19,7 +19,7 @@ import type { AgentId } from "../../schema/Ids.ts"
 import * as Spend from "../policy/Spend.ts"
 import { AgentLimits, LimitsRow } from "./Limits.ts"
 import { decimalToMicros, toUsd } from "./PriceTable.ts"
-import type { AgentUsage, EffectiveLimits, LimitsPatch, UsageDashboardOutput, UsagePeriod } from "./schemas.ts"
+import type { AgentUsage, EffectiveLimits, LimitsPatch, UsageDashboardOutput, UsagePeriod } from "../../schema/tools/Usage.ts"
 
 /** `usage_logs.action_type` values bucketed as `call` on the voice channel. */
 export const CALL_ACTION_TYPES: ReadonlyArray<string> = ["make_call", "call_minutes", "transfer_call"]

@@ -7,6 +7,7 @@ import * as Redacted from "effect/Redacted"
 import { type ErrorBody, toErrorBody } from "../../schema/Errors.ts"
 import type { AgentSupervisor } from "../agents/AgentSupervisor.ts"
 import type { MessagesRepo } from "../messaging/MessagesRepo.ts"
+import type { UsageDashboard } from "../billing/UsageDashboard.ts"
 import { Authenticator } from "../security/Authenticator.ts"
 import type * as Tool from "./Tool.ts"
 import { ToolRegistry } from "./ToolRegistry.ts"
@@ -15,14 +16,18 @@ import { GetChannelStatus } from "./tools/GetChannelStatus.ts"
 import { ProvisionChannels } from "./tools/ProvisionChannels.ts"
 import { GetMessages } from "./tools/GetMessages.ts"
 import { SendMessage } from "./tools/SendMessage.ts"
+import { GetUsageDashboard } from "./tools/GetUsageDashboard.ts"
+import { SetAgentLimits } from "./tools/SetAgentLimits.ts"
 
 /** Every tool this release registers: only tools that work. */
-export const AllTools: ReadonlyArray<Tool.Tool<Authenticator | AgentSupervisor | MessagesRepo>> = [
+export const AllTools: ReadonlyArray<Tool.Tool<Authenticator | AgentSupervisor | MessagesRepo | UsageDashboard>> = [
   ProvisionChannels,
   DeprovisionChannels,
   GetChannelStatus,
   SendMessage,
-  GetMessages
+  GetMessages,
+  GetUsageDashboard,
+  SetAgentLimits
 ]
 
 const result = (json: unknown, isError: boolean): CallToolResult => ({
@@ -45,7 +50,7 @@ const errorResult = (body: ErrorBody): CallToolResult => ({
 export const ToolRegistryLive = Layer.effect(
   ToolRegistry,
   Effect.gen(function*() {
-    const context = yield* Effect.context<Authenticator | AgentSupervisor | MessagesRepo>()
+    const context = yield* Effect.context<Authenticator | AgentSupervisor | MessagesRepo | UsageDashboard>()
     const auth = yield* Authenticator
     const byName = new Map(AllTools.map((t) => [t.descriptor.name, t]))
     return ToolRegistry.of({

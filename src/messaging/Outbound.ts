@@ -11,6 +11,8 @@ import type { AgentRecord, AgentsRepo } from "../agents/AgentsRepo.ts"
 import type { AgentState } from "../agents/AgentState.ts"
 import type { SendMessage } from "../agents/Commands.ts"
 import { PublicUrl } from "../http/PublicUrl.ts"
+import { Unsubscribe } from "../http/Unsubscribe.ts"
+import { AppConfig } from "../config/AppConfig.ts"
 import { AuditLog } from "../observability/AuditLog.ts"
 import { actionTypeFor, AgentGuard, type OutboundAction } from "../policy/AgentGuard.ts"
 import { ContentFilter } from "../policy/ContentFilter.ts"
@@ -82,6 +84,8 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
     const http = (yield* HttpClient.HttpClient).pipe(HttpClient.filterStatusOk)
     const mirrors = yield* FiberSet.make()
     const guard = yield* AgentGuard
+    const unsubscribe = yield* Unsubscribe
+    const config = yield* AppConfig
     const context = yield* Effect.context<AgentsRepo>()
 
     const mirror = (url: string, payload: Record<string, unknown>) =>
@@ -182,6 +186,11 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
         const [admission, admittedGuard] = admitted.right
         const statusCallbackUrl = yield* publicUrl.webhook(agent.agentId, "message-status")
         const bcc = cmd.channel === "email" ? agent.routeDuplication?.email?.bccTo : undefined
+        // CAN-SPAM: a physical address and a one-click unsubscribe (RFC 8058) on every email to a
+        // person; mail between two of our agents reaches no consumer and goes as written
+        const unsubscribeUrl = cmd.channel === "email" && Option.isNone(toAgentId)
+          ? Option.some(yield* unsubscribe.urlFor(agent.agentId, recipient.address))
+          : Option.none<string>()
         const sent = yield* (cmd.channel === "email"
           ? email.send({
             agentId: agent.agentId,
@@ -190,9 +199,18 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
             to: recipient.address,
             bcc,
             subject,
-            text: body,
+            text: Option.match(unsubscribeUrl, {
+              onNone: () => body,
+              onSome: (link) => `${body}\n\n--\n${config.physicalAddress}\nUnsubscribe: ${link}`
+            }),
             attachments: media,
-            headers: {}
+            headers: Option.match(unsubscribeUrl, {
+              onNone: () => ({}),
+              onSome: (link) => ({
+                "List-Unsubscribe": `<${link}>`,
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"
+              })
+            })
           })
           : telephony.sendMessage({
             agentId: agent.agentId,

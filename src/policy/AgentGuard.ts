@@ -53,7 +53,7 @@ import {
   PriceTable,
   toUsd
 } from "../billing/PriceTable.ts"
-import type { EffectiveLimits } from "../billing/schemas.ts"
+import type { EffectiveLimits } from "../../schema/tools/Usage.ts"
 import { AuditLog } from "../observability/AuditLog.ts"
 import { locateNumber, type NumberLocation } from "./areaCodeTimeZones.ts"
 import { Compliance, type KeywordAction, normalizeContact, type ScreenRequest } from "./Compliance.ts"

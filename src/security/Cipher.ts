@@ -4,7 +4,7 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:cr
 import { AppConfig } from "../config/AppConfig.ts"
 
 /** What a key is used for: each purpose gets its own key derived (HKDF-SHA256) from CREDENTIALS_ENCRYPTION_KEY. */
-export type CipherPurpose = "message-bodies" | "callback-outbox" | "provider-credentials"
+export type CipherPurpose = "message-bodies" | "callback-outbox" | "provider-credentials" | "unsubscribe"
 
 const VERSION = "v1"
 

@@ -1,6 +1,11 @@
 import * as Effect from "effect/Effect"
-import type { CallbackChannel } from "../../schema/Webhooks.ts"
+import * as Option from "effect/Option"
 import type { AgentId } from "../../schema/Ids.ts"
+import type { CallbackChannel } from "../../schema/Webhooks.ts"
+import { AgentsRepo } from "../agents/AgentsRepo.ts"
+import { PublicUrl } from "../http/PublicUrl.ts"
+import { AgentGuard } from "../policy/AgentGuard.ts"
+import { Telephony } from "../providers/Telephony.ts"
 
 /** An inbound message that was just accepted: recorded, and its callback queued. */
 export interface AcceptedInbound {
@@ -18,15 +23,49 @@ export interface AcceptedInbound {
 
 /**
  * What happens after an inbound message was accepted (its transaction
- * committed), outside the webhook's transaction: opt-out keywords, agent state.
- * For now it only records the fact (no PII).
+ * committed), outside the webhook's transaction: the SMS/WhatsApp keywords.
+ * STOP (and UNSUBSCRIBE, CANCEL, END, QUIT, STOPALL) opts the contact out of
+ * this agent, START opts back in, HELP answers with the configured help text;
+ * each gets the standard confirmation reply from the agent's number. The
+ * message is forwarded to the orchestrator either way.
  */
 export class InboundHooks extends Effect.Service<InboundHooks>()("app/webhooks/InboundHooks", {
   effect: Effect.gen(function*() {
+    const guard = yield* AgentGuard
+    const agents = yield* AgentsRepo
+    const telephony = yield* Telephony
+    const publicUrl = yield* PublicUrl
+
+    const reply = (accepted: AcceptedInbound, channel: "sms" | "whatsapp", text: string) =>
+      Effect.gen(function*() {
+        const agent = yield* agents.find(accepted.agentId)
+        const from = Option.flatMap(agent, (a) =>
+          Option.fromNullable(channel === "sms" ? a.phoneNumber : a.whatsappNumber))
+        if (Option.isNone(from)) return
+        yield* telephony.sendMessage({
+          agentId: accepted.agentId,
+          channel,
+          from: from.value,
+          to: accepted.from,
+          body: text,
+          media: [],
+          statusCallbackUrl: yield* publicUrl.webhook(accepted.agentId, "message-status")
+        })
+      }).pipe(Effect.catchAll(() => Effect.logWarning("keyword confirmation reply not sent")))
+
     const afterAccepted = (accepted: AcceptedInbound): Effect.Effect<void> =>
-      Effect.logInfo("inbound message accepted").pipe(
-        Effect.annotateLogs({ agentId: accepted.agentId, channel: accepted.channel, messageId: accepted.messageId })
-      )
+      Effect.gen(function*() {
+        yield* Effect.logInfo("inbound message accepted").pipe(
+          Effect.annotateLogs({ agentId: accepted.agentId, channel: accepted.channel, messageId: accepted.messageId })
+        )
+        if (accepted.channel !== "sms" && accepted.channel !== "whatsapp") return
+        const keyword = yield* guard.handleInboundKeyword(accepted.agentId, accepted.from, accepted.channel, accepted.body)
+        if (Option.isNone(keyword)) return
+        yield* Effect.logInfo("inbound keyword handled").pipe(
+          Effect.annotateLogs({ agentId: accepted.agentId, keywordAction: keyword.value.action })
+        )
+        yield* reply(accepted, accepted.channel, keyword.value.reply)
+      })
     return { afterAccepted } as const
   })
 }) {}

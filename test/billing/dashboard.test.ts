@@ -22,7 +22,7 @@ import {
   SetAgentLimitsOutput,
   UsageDashboardOutput,
   type UsagePeriod
-} from "../../src/billing/schemas.ts"
+} from "../../schema/tools/Usage.ts"
 import { UsageDashboard } from "../../src/billing/UsageDashboard.ts"
 import { actionTypeFor, AgentGuard, type OutboundAction } from "../../src/policy/AgentGuard.ts"
 import { GuardTest, makeAgent, pglite, postgres } from "../policy/guard-layer.ts"

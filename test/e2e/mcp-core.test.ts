@@ -30,8 +30,10 @@ describe("MCP over real HTTP, sandbox mode", () => {
           "comms_deprovision_channels",
           "comms_get_channel_status",
           "comms_get_messages",
+          "comms_get_usage_dashboard",
           "comms_provision_channels",
-          "comms_send_message"
+          "comms_send_message",
+          "comms_set_agent_limits"
         ])
         for (const t of tools) {
           expect(t.inputSchema.type).toBe("object")

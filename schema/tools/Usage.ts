@@ -5,8 +5,8 @@
  * the generated JSON Schema is inlined, without `$ref`.
  */
 import * as Schema from "effect/Schema"
-import { NonNegativeInt, SecurityTokenField } from "../../schema/Domain.ts"
-import { AgentId } from "../../schema/Ids.ts"
+import { NonNegativeInt, SecurityTokenField } from "../Domain.ts"
+import { AgentId } from "../Ids.ts"
 
 // ── Limits ──────────────────────────────────────────────────────────────────────────────────
 
