@@ -32,6 +32,7 @@
  *   BENCH_CONC_N       calls in each concurrent run                 (default 2000)
  *   BENCH_SEND_K       sequential sends per recipient kind          (default 400)
  *   BENCH_SEND_WARMUP  warm-up sends per recipient kind             (default 50)
+ *   BENCH_HUMAN_NUMBER the human recipient of sends and sender of inbound posts (default +12025550123)
  *   BENCH_INBOUND_N    signed inbound posts per measure             (default 1500)
  *   BENCH_INBOUND_WARMUP  warm-up posts before each measure         (default 200)
  *   BENCH_INBOUND_CONCURRENCY  concurrent senders                   (default 32)
@@ -107,7 +108,7 @@ const provisionWarmup = 5
 /** How long our server may take to stop after SIGTERM before it is SIGKILLed (CPU profiles are written at exit). */
 const SERVER_STOP_GRACE_MS = 10_000
 /** A human US number (555-01xx: fictional): sends to it land in the sandbox outbox. */
-const HUMAN_NUMBER = "+12025550123"
+const HUMAN_NUMBER = process.env["BENCH_HUMAN_NUMBER"] ?? "+12025550123"
 
 interface Row {
   readonly label: string

@@ -71,6 +71,21 @@ export const AuditVerification = Schema.Struct({
   brokenAt: Schema.NullOr(Schema.Number)
 })
 
+export const DncImport = Schema.Struct({
+  source: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/)).annotations({
+    description: "Where the list comes from, e.g. ftc-2026-11 or crm-export"
+  }),
+  text: Schema.String.pipe(Schema.maxLength(50_000_000)).annotations({
+    description: "An FTC registry area-code file (10-digit lines) or a CSV with one E.164 number per line"
+  })
+})
+export const DncImportResult = Schema.Struct({
+  imported: Schema.Number,
+  alreadyListed: Schema.Number,
+  invalid: Schema.Number,
+  invalidLines: Schema.Array(Schema.Number)
+})
+
 export const ErasureRequest = Schema.Struct({
   contact: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(320)).annotations({
     description: "The phone number (E.164) or email address whose data is erased"
@@ -138,6 +153,12 @@ export class AdminGroup extends HttpApiGroup.make("admin")
   .add(HttpApiEndpoint.get("pool", "/pool").addSuccess(PoolStatus))
   .add(HttpApiEndpoint.post("expandPool", "/pool/expand").setPayload(ExpandPool).addSuccess(PoolStatus))
   .add(HttpApiEndpoint.get("verifyAudit", "/audit/verify").addSuccess(AuditVerification))
+  .add(
+    HttpApiEndpoint.post("importDnc", "/dnc/import")
+      .setPayload(DncImport)
+      .addSuccess(DncImportResult)
+      .annotate(OpenApi.Description, "Adds numbers to the do-not-call list (national registry files or a CSV)")
+  )
   .add(
     HttpApiEndpoint.post("erasure", "/erasure")
       .setPayload(ErasureRequest)

@@ -18,6 +18,7 @@ import { Telephony } from "../providers/Telephony.ts"
 import { VoiceOrchestrator } from "../providers/VoiceOrchestrator.ts"
 import { WhatsAppSenders } from "../providers/WhatsAppSenders.ts"
 import { AgentTokens } from "../security/AgentTokens.ts"
+import { Compliance } from "../policy/Compliance.ts"
 import { AdminAuth, Api } from "./Api.ts"
 
 const startedAt = Date.now()
@@ -100,6 +101,7 @@ export const AdminLive = HttpApiBuilder.group(Api, "admin", (handlers) =>
     const pool = yield* AgentPool
     const audit = yield* AuditLog
     const erasure = yield* Erasure
+    const compliance = yield* Compliance
     const templates = yield* WhatsAppTemplates
     const sql = yield* SqlClient.SqlClient
     const decodeOutbox = Schema.decodeUnknown(Schema.Array(SandboxOutboxRow))
@@ -155,6 +157,13 @@ export const AdminLive = HttpApiBuilder.group(Api, "admin", (handlers) =>
         }))
       .handle("verifyAudit", () => audit.verify)
       .handle("erasure", ({ payload }) => erasure.eraseContact(payload.contact, "admin"))
+      .handle("importDnc", ({ payload }) =>
+        Effect.tap(compliance.importDnc(payload.text, payload.source).pipe(Effect.orDie), (r) =>
+          audit.append({
+            eventType: "admin_action",
+            actor: "admin",
+            details: { action: "dnc_import", source: payload.source, imported: r.imported, invalid: r.invalid }
+          })))
       .handle("sandboxOutbox", ({ urlParams }) =>
         sql`SELECT id, provider_message_id, channel, from_address, to_address, subject, body, media, bcc, status,
               created_at

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { computeTwilioSignature } from "../../src/webhooks/TwilioSignature.ts"
-import { baseUrl, callTool, errorCode, MASTER, mcpClient, provisionArgs, serverLayer } from "../support/server.ts"
+import { ADMIN, baseUrl, callTool, errorCode, MASTER, mcpClient, provisionArgs, serverLayer } from "../support/server.ts"
 
 const SANDBOX_AUTH_TOKEN = "sandbox-auth-token-guardrails-0001"
 const HUMAN = "+12025550187"
@@ -131,6 +131,29 @@ describe("guardrails over real HTTP", () => {
           expect((yield* callTool(agent, "comms_send_message", sms("polite", person, "Welcome back"))).json["status"])
             .toBe("queued")
           // another agent of ours is not affected by this contact's STOP to "polite"
+        }))
+
+      it.scoped("numbers imported to the DNC list (registry file or CSV) are refused with dnc_listed; our own agents are exempt", () =>
+        Effect.gen(function*() {
+          const url = yield* baseUrl
+          const master = yield* mcpClient(url, MASTER)
+          const a = yield* callTool(master, "comms_provision_channels", provisionArgs("dialer"))
+          const agent = yield* mcpClient(url, str(a.json["securityToken"]))
+          const res = yield* Effect.promise(() =>
+            fetch(`${url}/admin/dnc/import`, {
+              method: "POST",
+              headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+              body: JSON.stringify({ source: "ftc-test", text: "2025550111\n+13125550112\nnot a number\n" })
+            }).then(async (r) => [r.status, await r.json()] as const)
+          )
+          expect(res).toEqual([200, { imported: 2, alreadyListed: 0, invalid: 1, invalidLines: [3] }])
+          for (const listed of ["+12025550111", "+13125550112"]) {
+            expect(errorCode(yield* callTool(agent, "comms_send_message", sms("dialer", listed, "Offer")))).toBe("dnc_listed")
+          }
+          expect((yield* callTool(agent, "comms_send_message", sms("dialer", "+12025550113", "Offer"))).json["status"])
+            .toBe("queued")
+          expect((yield* callTool(agent, "comms_send_message", sms("dialer", "burst", "hi colleague"))).json["status"])
+            .toBe("queued")
         }))
 
       it.scoped("every email carries the physical address and a one-click unsubscribe that opts the recipient out", () =>
