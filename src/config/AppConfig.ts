@@ -127,7 +127,8 @@ const rawConfig = Config.all({
     maxPerDay: positiveInt("DEFAULT_MAX_ACTIONS_PER_DAY", 500),
     maxSpendPerDay: nonNegativeNumber("DEFAULT_MAX_SPEND_PER_DAY", 10),
     maxSpendPerMonth: nonNegativeNumber("DEFAULT_MAX_SPEND_PER_MONTH", 100),
-    maxCallsPerDaySameNumber: positiveInt("DEFAULT_MAX_CALLS_PER_DAY_SAME_NUMBER", 2)
+    maxCallsPerDaySameNumber: positiveInt("DEFAULT_MAX_CALLS_PER_DAY_SAME_NUMBER", 2),
+    maxMessagesPerDaySameContact: positiveInt("DEFAULT_MAX_MESSAGES_PER_DAY_SAME_CONTACT", 20)
   })
 })
 
@@ -138,6 +139,7 @@ export interface DefaultLimits {
   readonly maxSpendPerDay: number
   readonly maxSpendPerMonth: number
   readonly maxCallsPerDaySameNumber: number
+  readonly maxMessagesPerDaySameContact: number
 }
 
 /**

@@ -46,6 +46,9 @@ export class Erasure extends Effect.Service<Erasure>()("app/messaging/Erasure", 
           ? []
           : yield* sql`DELETE FROM webhook_outbox WHERE webhook_id IN ${sql.in(webhookIds)} RETURNING id`
         const frequency = yield* sql`DELETE FROM contact_frequency WHERE contact_number IN ${sql.in(variants)} RETURNING id`
+        // the guard's action ledger keeps recipients (for the anti-harassment counts) as call:/msg: keys
+        const keys = variants.flatMap((v) => [`call:${v}`, `msg:${v}`])
+        yield* sql`UPDATE action_events SET contact = NULL WHERE contact IN ${sql.in(keys)}`
         const calls = yield* sql`DELETE FROM call_logs
           WHERE from_number IN ${sql.in(variants)} OR to_number IN ${sql.in(variants)} RETURNING id`
         const result: ErasureResult = {

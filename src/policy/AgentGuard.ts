@@ -41,6 +41,7 @@ import * as Metric from "effect/Metric"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { RateLimited } from "../../schema/Errors.ts"
+import { AppConfig } from "../config/AppConfig.ts"
 import { randomUUID } from "node:crypto"
 import { ContactLimit, type DncListed, type OptedOut, type QuietHours } from "../../schema/Errors.ts"
 import type { AgentId } from "../../schema/Ids.ts"
@@ -234,6 +235,7 @@ export class AgentGuard extends Effect.Service<AgentGuard>()("app/policy/AgentGu
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const compliance = yield* Compliance
+    const config = yield* AppConfig
     const prices = yield* PriceTable
     const agentLimits = yield* AgentLimits
     const audit = yield* AuditLog
@@ -368,7 +370,10 @@ export class AgentGuard extends Effect.Service<AgentGuard>()("app/policy/AgentGu
         }
         const today = Spend.utcDayStart(now)
         const calls = state.callDay === today ? state.calls : EMPTY_CALLS
-        const callTo = action.channel === "voice" ? normalizeContact(action.to) : null
+        // anti-harassment: today's calls and messages per recipient, counted under "call:<n>" / "msg:<n>"
+        const isCall = action.channel === "voice"
+        const callTo = `${isCall ? "call" : "msg"}:${normalizeContact(action.to)}`
+        const contactCap = isCall ? limits.maxCallsPerDayToSameNumber : config.limits.maxMessagesPerDaySameContact
 
         // reservations of a dead incarnation whose TTL passed: release their spend
         let spend = Spend.rollover(state.spend, now)
@@ -398,17 +403,17 @@ export class AgentGuard extends Effect.Service<AgentGuard>()("app/policy/AgentGu
         const pureRefusal = ((): PureRefusal | undefined => {
           const quiet = compliance.quietVerdict(screen, now)
           if (quiet !== undefined) return { refusal: quiet }
-          if (callTo !== null && (calls.get(callTo) ?? 0) >= limits.maxCallsPerDayToSameNumber) {
+          if ((calls.get(callTo) ?? 0) >= contactCap) {
             const retryAfterSeconds = secondsCeil(Spend.nextUtcDay(now) - now)
             return {
               refusal: new ContactLimit({
-                message: `anti-harassment limit: ${limits.maxCallsPerDayToSameNumber} calls per day to the same ` +
-                  `number reached; retry in ${retryAfterSeconds} s`,
+                message: `anti-harassment limit: ${contactCap} ${isCall ? "calls" : "messages"} per day to the same ` +
+                  `recipient reached; retry in ${retryAfterSeconds} s`,
                 retryAfterSeconds
               }),
               breach: {
                 limit: "contact_per_day",
-                details: { limitValue: limits.maxCallsPerDayToSameNumber, retryAfterSeconds }
+                details: { limitValue: contactCap, kind: isCall ? "call" : "message", retryAfterSeconds }
               }
             }
           }
@@ -472,7 +477,7 @@ export class AgentGuard extends Effect.Service<AgentGuard>()("app/policy/AgentGu
 
         const nextPending = new Map(pending)
         nextPending.set(reservationId, { cost: estimate.cost, at: now, callTo, orphan: false })
-        const nextCalls = callTo === null ? calls : new Map(calls).set(callTo, (calls.get(callTo) ?? 0) + 1)
+        const nextCalls = new Map(calls).set(callTo, (calls.get(callTo) ?? 0) + 1)
         const next: GuardState = {
           agentId,
           limits,
@@ -520,8 +525,22 @@ export class AgentGuard extends Effect.Service<AgentGuard>()("app/policy/AgentGu
             VALUES (${id}, ${state.agentId}, ${outcome.actionType}, ${outcome.channel}, ${microsToDecimal(cost)},
               ${outcome.provider}, ${outcome.externalId}, ${metadata}, ${at})
             ON CONFLICT (id) DO NOTHING RETURNING id`
-          // logged now (not a repeated settle): it counts as spent
-          if (inserted.length > 0) spend = Spend.book(spend, cost)
+          // logged now (not a repeated settle): it counts as spent, and towards the contact's daily count
+          if (inserted.length > 0) {
+            spend = Spend.book(spend, cost)
+            const contact = reservation?.callTo?.replace(/^(call|msg):/, "")
+            if (contact !== undefined && contact.length > 0) {
+              yield* sql`INSERT INTO contact_frequency ${
+                sql.insert({
+                  agentId: state.agentId,
+                  contactNumber: contact,
+                  channel: outcome.channel,
+                  actionDate: at.toISOString().slice(0, 10)
+                })
+              } ON CONFLICT (agent_id, contact_number, channel, action_date)
+                DO UPDATE SET action_count = contact_frequency.action_count + 1`
+            }
+          }
         } else {
           yield* sql`UPDATE action_events SET status = 'failed', settled_at = ${new Date(now)}
             WHERE id = ${id} AND status = 'reserved'`

@@ -2,6 +2,8 @@ import { describe, expect, layer } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
 import { AgentId } from "../../schema/Ids.ts"
 import { TestDomain } from "../../layers/Test.ts"
 import { AgentSupervisor } from "../../src/agents/AgentSupervisor.ts"
@@ -35,7 +37,58 @@ const failureTag = <A, E extends { readonly _tag: string }, R>(effect: Effect.Ef
 const HUMAN = "+12025550123"
 
 describe("outbound messages (actor, sandbox carrier, no HTTP)", () => {
-  layer(TestDomain({ env: { INITIAL_AGENT_POOL_SIZE: "20" } }), { timeout: 60_000, excludeTestServices: true })((it) => {
+  layer(TestDomain({ env: { INITIAL_AGENT_POOL_SIZE: "20", DEFAULT_MAX_MESSAGES_PER_DAY_SAME_CONTACT: "3" } }), {
+    timeout: 60_000,
+    excludeTestServices: true
+  })((it) => {
+    it.effect("anti-harassment: at most N messages a day to one recipient, counted in contact_frequency", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        yield* provision("out-g")
+        const target = "+12025550166"
+        for (let i = 0; i < 3; i++) {
+          expect((yield* send("out-g", { to: target, channel: "sms", body: `reminder ${i}` })).status).toBe("queued")
+        }
+        expect(yield* failureTag(send("out-g", { to: target, channel: "sms", body: "one more" }))).toBe("ContactLimit")
+        expect((yield* send("out-g", { to: "+12025550167", channel: "sms", body: "someone else" })).status).toBe("queued")
+        const freq = yield* sql`SELECT action_count FROM contact_frequency WHERE agent_id = 'out-g' AND contact_number = ${target}`
+        expect(freq).toEqual([{ actionCount: 3 }])
+      }))
+
+    it.scoped("route duplication: SMS mirrored to a URL (best effort), email BCC'd; a dead mirror never fails the send", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const received: Array<Record<string, unknown>> = []
+        const server = yield* Effect.acquireRelease(
+          Effect.async<Server>((resume) => {
+            const srv = createServer((req, res) => {
+              let body = ""
+              req.on("data", (c: Buffer) => (body += c.toString()))
+              req.on("end", () => {
+                received.push(JSON.parse(body) as Record<string, unknown>)
+                res.writeHead(204).end()
+              })
+            })
+            srv.listen(0, "127.0.0.1", () => resume(Effect.succeed(srv)))
+          }),
+          (srv) => Effect.async<void>((resume) => void srv.close(() => resume(Effect.void)))
+        )
+        const port = (server.address() as AddressInfo).port
+        yield* provision("out-h", {
+          routeDuplication: { sms: { mirrorTo: `http://127.0.0.1:${port}/mirror` }, email: { bccTo: "archive@example.com" } }
+        })
+        yield* provision("out-i", { routeDuplication: { sms: { mirrorTo: "http://127.0.0.1:9/nothing-listens" } } })
+        const sms = yield* send("out-h", { to: HUMAN, channel: "sms", body: "mirror me" })
+        expect((yield* send("out-i", { to: HUMAN, channel: "sms", body: "mirror lost" })).status).toBe("queued")
+        yield* send("out-h", { to: "client@example.com", channel: "email", subject: "Invoice", body: "attached" })
+        yield* Effect.sleep("300 millis")
+        expect(received).toHaveLength(1)
+        expect(received[0]).toMatchObject({ type: "message.sent", agentId: "out-h", channel: "sms", to: HUMAN, body: "mirror me" })
+        expect(sms.status).toBe("queued")
+        const mail = yield* sql`SELECT bcc FROM sandbox_outbox WHERE to_address = 'client@example.com'`
+        expect(mail).toEqual([{ bcc: "archive@example.com" }])
+      }))
+
     it.effect("a text to a person: queued, metadata row without the body, the body reaches the sandbox outside world", () =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
@@ -46,7 +99,8 @@ describe("outbound messages (actor, sandbox carrier, no HTTP)", () => {
         const rows = yield* sql`SELECT direction, to_address, contact, body, status, provider FROM messages WHERE id = ${out.messageId}`
         expect(rows).toEqual([{ direction: "outbound", toAddress: HUMAN, contact: HUMAN, body: null, status: "queued", provider: "sandbox" }])
         yield* Effect.sleep("50 millis")
-        const world = yield* sql`SELECT channel, to_address, body FROM sandbox_outbox WHERE to_address = ${HUMAN}`
+        const world = yield* sql`SELECT channel, to_address, body FROM sandbox_outbox
+          WHERE to_address = ${HUMAN} AND body = 'Your table is booked'`
         expect(world).toEqual([{ channel: "sms", toAddress: HUMAN, body: "Your table is booked" }])
       }))
 
