@@ -37,7 +37,7 @@
  *   BENCH_INBOUND_WARMUP  warm-up posts before each measure         (default 200)
  *   BENCH_INBOUND_CONCURRENCY  concurrent senders                   (default 32)
  *   BENCH_FORWARD_TIMEOUT_S  wait for forwarded callbacks, seconds  (default 120)
- *   GUARD_BENCH_N / GUARD_BENCH_AGENTS / GUARD_BENCH_ACTORS  guard.ts counts (default here 2000 / 5000 / 3000)
+ *   GUARD_BENCH_N / GUARD_BENCH_AGENTS / GUARD_BENCH_ACTORS  guard.ts counts (default here 1500 / 4000 / 10000: memory per idle agent at 10,000 agents)
  *   BENCH_MODES        server runs: "disk", "memory" or both        (default "disk,memory")
  *   BENCH_SERVER_NODE_ARGS  extra node flags for our server, space-separated
  *                      (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; default none)
@@ -96,9 +96,9 @@ const cfg = {
   inboundWarmup: envInt("BENCH_INBOUND_WARMUP", 200, 0, 1_000_000),
   inboundConcurrency: envInt("BENCH_INBOUND_CONCURRENCY", 32, 1, 1024),
   forwardTimeoutMs: envInt("BENCH_FORWARD_TIMEOUT_S", 120, 1, 3600) * 1000,
-  guardN: envInt("GUARD_BENCH_N", 2000, 1, 1_000_000),
-  guardAgents: envInt("GUARD_BENCH_AGENTS", 5000, 1, 1_000_000),
-  guardActors: envInt("GUARD_BENCH_ACTORS", 3000, 0, 1_000_000),
+  guardN: envInt("GUARD_BENCH_N", 1500, 1, 1_000_000),
+  guardAgents: envInt("GUARD_BENCH_AGENTS", 4000, 1, 1_000_000),
+  guardActors: envInt("GUARD_BENCH_ACTORS", 10_000, 0, 1_000_000),
   modes: parseList<Mode>("BENCH_MODES", "disk,memory", ["disk", "memory"]),
   serverNodeArgs: (process.env["BENCH_SERVER_NODE_ARGS"] ?? "").split(" ").filter((s) => s.length > 0)
 }
@@ -413,6 +413,7 @@ const runOurs = async (mode: Mode, floor: Floor | undefined, inboundFloor: Summa
       DEFAULT_MAX_ACTIONS_PER_DAY: "1000000",
       DEFAULT_MAX_SPEND_PER_DAY: "1000000",
       DEFAULT_MAX_SPEND_PER_MONTH: "1000000",
+      DEFAULT_MAX_MESSAGES_PER_DAY_SAME_CONTACT: "1000000",
       // inbound: known signing key and public URL (so the bench signs the exact URL), callbacks to the receiver here
       SANDBOX_AUTH_TOKEN: sandboxToken,
       WEBHOOK_BASE_URL: base,
@@ -497,7 +498,7 @@ const runOurs = async (mode: Mode, floor: Floor | undefined, inboundFloor: Summa
           if (status !== "queued" && status !== "sent") {
             throw new Error(
               `${mode}: comms_send_message(to ${to}) answered status ${JSON.stringify(status)} ` +
-                `(expected "queued" or "sent"; are the DEFAULT_MAX_* limits applied?): ${JSON.stringify(out.body)}`
+                `(expected "queued" or "sent"; are the DEFAULT_MAX_* limits of the bench applied?): ${JSON.stringify(out.body)}`
             )
           }
           return "ok"
@@ -839,8 +840,11 @@ process.on("warning", (w) => {
   else process.stderr.write(`${w.name}: ${w.message}\n`)
 })
 
+const loadAverage = () => os.loadavg().map((x) => x.toFixed(2)).join(" / ")
+
 const main = async (): Promise<void> => {
   const started = Date.now()
+  const loadAtStart = loadAverage()
   const needMcpFloor = has("core") || has("messaging")
   const needServer = needMcpFloor || has("inbound")
   const floor = needMcpFloor ? await runFloor() : undefined
@@ -853,6 +857,10 @@ const main = async (): Promise<void> => {
   if (has("guard")) await runGuard()
   if (listenerWarnings > 0) notes.push(`client side: ${listenerWarnings} MaxListenersExceededWarning (SDK client fetch abort listeners) suppressed`)
   notes.push(`total bench time ${elapsedSince(started)}`)
+  notes.push(
+    `machine load average (1/5/15 min) at start ${loadAtStart}, at end ${loadAverage()} on ${os.cpus().length} CPUs ` +
+      "(other processes share this machine: compare ratios of one run, not absolute figures across runs)"
+  )
   printReport()
 }
 

@@ -5,7 +5,11 @@ import { AgentId, CountryCode } from "../Ids.ts"
 export const ProvisionChannelsInput = Schema.Struct({
   agentId: AgentId,
   securityToken: SecurityTokenField,
-  displayName: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(120)).annotations({
+  displayName: Schema.String.pipe(
+    Schema.minLength(1),
+    Schema.maxLength(120),
+    Schema.pattern(/^[^\r\n]*$/, { message: () => "displayName must be one line" })
+  ).annotations({
     description: "Business name, used for the WhatsApp profile"
   }),
   greeting: Schema.String.pipe(Schema.maxLength(1000)).annotations({ description: "Voice greeting for inbound calls" }),

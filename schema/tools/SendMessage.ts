@@ -26,7 +26,10 @@ export const SendMessageInput = Schema.Struct({
   body: Schema.String.pipe(Schema.maxLength(20000)).annotations({ description: "Text content" }),
   mediaUrl: Schema.optional(HttpUrl.annotations({ description: "URL of an image, audio, video or document to attach" })),
   mediaType: Schema.optional(MediaType),
-  subject: Schema.optional(Schema.String.pipe(Schema.maxLength(998)).annotations({ description: "Email subject" })),
+  subject: Schema.optional(
+    Schema.String.pipe(Schema.maxLength(998), Schema.pattern(/^[^\r\n]*$/, { message: () => "subject must be one line" }))
+      .annotations({ description: "Email subject (one line)" })
+  ),
   templateId: Schema.optional(Schema.String.pipe(Schema.maxLength(200)).annotations({
     description: "Approved WhatsApp template, required outside the 24-hour window"
   })),

@@ -77,7 +77,12 @@ const Live = Layer.mergeAll(AgentGuard.Default, UsageDashboard.Default).pipe(
   Layer.provideMerge(AuditLog.Default),
   Layer.provideMerge(Layer.merge(Db, AppConfig.Default)),
   Layer.provide(Layer.mergeAll(
-    Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["DATA_DIR", ":memory:"], ["DEMO_MODE", "true"]]))),
+    Layer.setConfigProvider(ConfigProvider.fromMap(new Map([
+      ["DATA_DIR", ":memory:"],
+      ["DEMO_MODE", "true"],
+      // every admit goes to the same number: the per-recipient daily message cap out of the way
+      ["DEFAULT_MAX_MESSAGES_PER_DAY_SAME_CONTACT", "1000000"]
+    ]))),
     Logger.minimumLogLevel(LogLevel.None)
   ))
 )

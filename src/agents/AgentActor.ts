@@ -1,4 +1,5 @@
 import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -92,7 +93,10 @@ export const make = (agentId: AgentId): Effect.Effect<
       let state = yield* load(agentId).pipe(Effect.provide(context))
       while (true) {
         const { command, reply } = yield* Queue.take(mailbox)
-        const exit = yield* Effect.exit(handle(state, command))
+        const exit = yield* Effect.exit(handle(state, command)).pipe(
+          // the actor stopping mid-command (shutdown, passivation) still answers its caller
+          Effect.onInterrupt(() => Deferred.interrupt(reply))
+        )
         if (Exit.isSuccess(exit)) {
           state = exit.value[1]
           yield* Deferred.succeed(reply, exit.value[0])
@@ -113,7 +117,11 @@ export const make = (agentId: AgentId): Effect.Effect<
         Cause.isInterruptedOnly(cause) ? Effect.void : Effect.zipRight(
           Ref.update(restarts, (n) => n + 1),
           Effect.logError("agent actor crashed; restarting from the database").pipe(
-            Effect.annotateLogs({ agentId, defect: Cause.isDie(cause) })
+            Effect.annotateLogs({
+              agentId,
+              // the sandboxed failure carries the command's own cause
+              defect: Cause.isDie(cause) || Chunk.some(Cause.failures(cause), Cause.isDie)
+            })
           )
         )
       ),

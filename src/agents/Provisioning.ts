@@ -152,7 +152,7 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
             }
             const record = yield* repo.find(agentId)
             return { whatsappChannel, issued, record }
-          }).pipe(sql.withTransaction, Effect.orDie).pipe(
+          }).pipe(sql.withTransaction, Effect.catchTags({ SqlError: Effect.die, ParseError: Effect.die })).pipe(
             Effect.map(({ issued, record, whatsappChannel }) => {
               const channels: Mutable<ProvisionedChannels> = {}
               if (Option.isSome(phone)) {
@@ -219,7 +219,7 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
             })
           }
           return { remaining, revoked }
-        }).pipe(sql.withTransaction, Effect.orDie)
+        }).pipe(sql.withTransaction, Effect.orDie, Effect.ensuring(tokens.forget(agentId)))
         // The agent is gone and its tokens are dead; giving numbers back is best effort.
         let releasedNumber = false
         if (cmd.releaseNumber) {

@@ -111,6 +111,8 @@ const rawConfig = Config.all({
   physicalAddress: Config.string("COMPANY_PHYSICAL_ADDRESS").pipe(Config.withDefault("(set COMPANY_PHYSICAL_ADDRESS)")),
   callbackUrl: Config.option(url("AGENTOS_CALLBACK_URL")),
   callbackSigningSecret: Config.option(secretMinLength("CALLBACK_SIGNING_SECRET")),
+  callbackMaxAgeHours: positiveInt("CALLBACK_MAX_AGE_HOURS", 72),
+  mediaFetchAllowPrivate: Config.boolean("MEDIA_FETCH_ALLOW_PRIVATE").pipe(Config.withDefault(false)),
   inboundEmailSecret: Config.option(secretMinLength("INBOUND_EMAIL_SECRET")),
   maxMessageBodyChars: positiveInt("MAX_MESSAGE_BODY_CHARS", 20000),
   tokenTtlDays: positiveInt("TOKEN_TTL_DAYS", 90),
@@ -185,7 +187,9 @@ export class AppConfig extends Effect.Service<AppConfig>()("app/config/AppConfig
     const adminToken = yield* secret("ADMIN_TOKEN", c.adminToken, Redacted.make)
     const encryptionKey = yield* secret("CREDENTIALS_ENCRYPTION_KEY", c.encryptionKey, (raw) =>
       Redacted.make(Buffer.from(raw, "base64url")))
-    const callbackSigningSecret = yield* secret("CALLBACK_SIGNING_SECRET", c.callbackSigningSecret, Redacted.make)
+    // generated in the Standard Webhooks form (whsec_ + base64), which the official verifier libraries expect
+    const callbackSigningSecret = yield* secret("CALLBACK_SIGNING_SECRET", c.callbackSigningSecret, (raw) =>
+      Redacted.make(`whsec_${Buffer.from(raw, "base64url").toString("base64")}`))
     const inboundEmailSecret = yield* secret("INBOUND_EMAIL_SECRET", c.inboundEmailSecret, Redacted.make)
     const sandboxAuthToken = Option.isSome(c.sandboxAuthToken)
       ? c.sandboxAuthToken.value

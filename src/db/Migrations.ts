@@ -19,6 +19,7 @@ import initial from "./migrations/0001_initial.ts"
 import sandboxCarrier from "./migrations/0002_sandbox_carrier.ts"
 import messaging from "./migrations/0003_messaging.ts"
 import guardrails from "./migrations/0004_guardrails.ts"
+import addressLookup from "./migrations/0005_address_lookup.ts"
 
 /**
  * Every migration, keyed `<id>_<name>`. Append new ones (`"0002_…"`); never edit an applied one.
@@ -29,7 +30,8 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0001_initial": initial,
   "0002_sandbox_carrier": sandboxCarrier,
   "0003_messaging": messaging,
-  "0004_guardrails": guardrails
+  "0004_guardrails": guardrails,
+  "0005_address_lookup": addressLookup
 }
 
 /**

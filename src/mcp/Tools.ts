@@ -35,9 +35,12 @@ const result = (json: unknown, isError: boolean): CallToolResult => ({
   ...(isError ? { isError: true } : { structuredContent: json as Record<string, unknown> })
 })
 
+/**
+ * Errors travel as text only: clients validate `structuredContent` against the
+ * tool's outputSchema even when `isError` is set (the SDK client throws then).
+ */
 const errorResult = (body: ErrorBody): CallToolResult => ({
   content: [{ type: "text", text: JSON.stringify(body) }],
-  structuredContent: body,
   isError: true
 })
 

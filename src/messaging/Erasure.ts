@@ -49,6 +49,8 @@ export class Erasure extends Effect.Service<Erasure>()("app/messaging/Erasure", 
         // the guard's action ledger keeps recipients (for the anti-harassment counts) as call:/msg: keys
         const keys = variants.flatMap((v) => [`call:${v}`, `msg:${v}`])
         yield* sql`UPDATE action_events SET contact = NULL WHERE contact IN ${sql.in(keys)}`
+        // the sandbox's outside world holds what was "delivered" to the contact
+        yield* sql`DELETE FROM sandbox_outbox WHERE to_address IN ${sql.in(variants)} OR from_address IN ${sql.in(variants)}`
         const calls = yield* sql`DELETE FROM call_logs
           WHERE from_number IN ${sql.in(variants)} OR to_number IN ${sql.in(variants)} RETURNING id`
         const result: ErasureResult = {

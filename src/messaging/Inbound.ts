@@ -137,6 +137,17 @@ export class Inbound extends Effect.Service<Inbound>()("app/messaging/Inbound", 
           yield* Effect.logInfo("duplicate inbound webhook acknowledged").pipe(
             Effect.annotateLogs({ agentId, channel: m.channel })
           )
+          // a provider retry may follow a first attempt whose hooks failed: apply the keyword
+          // again (opt-outs are idempotent) but never reply twice
+          yield* hooks.afterAccepted({
+            agentId,
+            channel: m.channel,
+            messageId: "",
+            from: m.from,
+            body: m.body,
+            fromAgentId,
+            replay: true
+          })
           return duplicate
         }
         yield* outbox.wake
@@ -146,7 +157,8 @@ export class Inbound extends Effect.Service<Inbound>()("app/messaging/Inbound", 
           messageId: inserted.value,
           from: m.from,
           body: m.body,
-          fromAgentId
+          fromAgentId,
+          replay: false
         })
         return accepted(inserted.value)
       })

@@ -1,5 +1,6 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberSet from "effect/FiberSet"
@@ -97,6 +98,13 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
           Effect.catchAllCause(() => Effect.logWarning("route duplication mirror not accepted"))
         )
       )
+
+    const afterSend = <A>(what: string, fallback: A) => <R>(effect: Effect.Effect<A, never, R>) =>
+      Effect.catchAllCause(effect, (cause) =>
+        Effect.as(
+          Effect.logError(`sent, but ${what}`).pipe(Effect.annotateLogs({ defect: Cause.isDie(cause) })),
+          fallback
+        ))
 
     const send = (state: AgentState, cmd: SendMessage) =>
       Effect.gen(function*() {
@@ -226,6 +234,8 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
               new ProviderFailure({ provider: e.provider, message: `the provider could not send: ${e.reason}` })
             )
           )
+        // The message is out: from here on a failure to record it must not make the caller retry
+        // (a duplicate to a person). Bookkeeping defects are logged and the send still succeeds.
         const cost = admission.reservedCost
         const settledGuard = yield* guard.settle(admittedGuard, admission, {
           ok: true,
@@ -234,8 +244,12 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
           actualCost: cost,
           channel: cmd.channel,
           actionType: actionTypeFor(action),
-          metadata: { segments: admission.estimate.segments?.segments ?? 0, country: admission.country ?? "unknown", toAgent: Option.isSome(toAgentId) }
-        })
+          metadata: {
+            segments: admission.estimate.segments?.segments ?? 0,
+            country: admission.country ?? "unknown",
+            toAgent: Option.isSome(toAgentId)
+          }
+        }).pipe(afterSend("usage not recorded", admittedGuard))
         const messageId = yield* messages.insert({
           agentId: agent.agentId,
           channel: cmd.channel,
@@ -252,7 +266,7 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
           cost,
           fromAgentId: null,
           privacy: agent.privacy
-        }).pipe(Effect.orDie)
+        }).pipe(Effect.orDie, afterSend("message row not recorded", Option.none<string>()))
 
         const mirrorTo = cmd.channel === "sms" ? agent.routeDuplication?.sms?.mirrorTo : undefined
         if (mirrorTo !== undefined) {

@@ -8,15 +8,21 @@ import { MessagesRepo } from "./MessagesRepo.ts"
 
 /** Delivered callbacks (already emptied of their payload) are kept this long for inspection, then deleted. */
 export const DELIVERED_CALLBACK_RETENTION_DAYS = 7
+/** What the sandbox carrier "delivered to the outside world" is kept this long (demo inspection). */
+export const SANDBOX_OUTBOX_RETENTION_DAYS = 7
 
 /**
  * Retention: stored message bodies (opt-in, encrypted) are deleted once their
- * agent's retention ended, and delivered outbox rows after a week.
+ * agent's retention ended; delivered outbox rows after a week; callbacks the
+ * orchestrator never accepted are given up after CALLBACK_MAX_AGE_HOURS (their
+ * sealed payload, which holds the body, is wiped); the sandbox's outside-world
+ * mailbox after a week.
  */
 export class Retention extends Effect.Service<Retention>()("app/messaging/Retention", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const messages = yield* MessagesRepo
+    const config = yield* AppConfig
 
     /** One sweep; returns what it deleted (counts only). */
     const sweep = Effect.gen(function*() {
@@ -25,8 +31,20 @@ export class Retention extends Effect.Service<Retention>()("app/messaging/Retent
         WHERE delivered_at IS NOT NULL
           AND delivered_at < now() - make_interval(days => ${DELIVERED_CALLBACK_RETENTION_DAYS})
         RETURNING id`
-      const result = { bodiesPurged, deliveredCallbacksPurged: callbacks.length }
-      if (bodiesPurged > 0 || callbacks.length > 0) {
+      const expired = yield* sql`UPDATE webhook_outbox
+        SET payload = '{}', last_error = 'expired', next_attempt_at = '9999-12-31T00:00:00Z'
+        WHERE delivered_at IS NULL AND last_error IS DISTINCT FROM 'expired'
+          AND created_at < now() - make_interval(hours => ${config.callbackMaxAgeHours})
+        RETURNING id`
+      const world = yield* sql`DELETE FROM sandbox_outbox
+        WHERE created_at < now() - make_interval(days => ${SANDBOX_OUTBOX_RETENTION_DAYS}) RETURNING id`
+      const result = {
+        bodiesPurged,
+        deliveredCallbacksPurged: callbacks.length,
+        callbacksExpired: expired.length,
+        sandboxOutboxPurged: world.length
+      }
+      if (Object.values(result).some((n) => n > 0)) {
         yield* Effect.logInfo("retention sweep").pipe(Effect.annotateLogs(result))
       }
       return result

@@ -106,6 +106,11 @@ export class AgentTokens extends Effect.Service<AgentTokens>()("app/security/Age
       issue,
       revokeAll,
       verify,
+      /**
+       * Drops the agent's cached verifications. Call after a transaction that revoked its tokens
+       * commits: a verify on another connection may have cached the token while it was open.
+       */
+      forget: (agentId: AgentId) => Effect.sync(() => dropAgent(agentId)),
       /** Revokes the agent's tokens and issues a fresh one, atomically. */
       rotate: (agentId: AgentId, createdBy: string) =>
         Effect.gen(function*() {

@@ -33,6 +33,14 @@ export class Authenticator extends Effect.Service<Authenticator>()("app/security
 
     const authenticate = (token: Option.Option<Redacted.Redacted<string>>, clientIp: string) =>
       Effect.gen(function*() {
+        if (Option.isNone(token) || Redacted.value(token.value).length === 0) {
+          return yield* new Unauthorized({
+            message: "a security token is required: pass securityToken or send 'Authorization: Bearer <token>'"
+          })
+        }
+        const presented = Redacted.value(token.value)
+        // the master token is checked before the lockout: agents' mistakes must not lock out the orchestrator
+        if (sameSecret(presented, master)) return { _tag: "Master" } as Principal
         const locked = yield* lockout.lockedFor(clientIp)
         if (locked > 0) {
           return yield* new LockedOut({
@@ -40,13 +48,6 @@ export class Authenticator extends Effect.Service<Authenticator>()("app/security
             retryAfterSeconds: locked
           })
         }
-        if (Option.isNone(token) || Redacted.value(token.value).length === 0) {
-          return yield* new Unauthorized({
-            message: "a security token is required: pass securityToken or send 'Authorization: Bearer <token>'"
-          })
-        }
-        const presented = Redacted.value(token.value)
-        if (sameSecret(presented, master)) return { _tag: "Master" } as Principal
         const agentId = yield* tokens.verify(token.value).pipe(Effect.orDie)
         if (Option.isSome(agentId)) return { _tag: "Agent", agentId: agentId.value } as Principal
         const lockedNow = yield* lockout.recordFailure(clientIp)

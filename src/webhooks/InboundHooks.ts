@@ -1,3 +1,4 @@
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { AgentId } from "../../schema/Ids.ts"
@@ -19,7 +20,13 @@ export interface AcceptedInbound {
   readonly body: string
   /** Set when the sender is one of our agents. */
   readonly fromAgentId: AgentId | undefined
+  /** A duplicate of a message accepted before (provider retry): state is re-applied, nothing is sent. */
+  readonly replay: boolean
 }
+
+/** At most one keyword reply per agent, contact and keyword action in this window (no SMS pumping). */
+const REPLY_WINDOW_MS = 60 * 60 * 1000
+const MAX_TRACKED_REPLIES = 10_000
 
 /**
  * What happens after an inbound message was accepted (its transaction
@@ -35,6 +42,20 @@ export class InboundHooks extends Effect.Service<InboundHooks>()("app/webhooks/I
     const agents = yield* AgentsRepo
     const telephony = yield* Telephony
     const publicUrl = yield* PublicUrl
+    const lastReply = new Map<string, number>()
+
+    /** True when this reply may go out now (and records it). */
+    const mayReply = (key: string) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const last = lastReply.get(key)
+        if (last !== undefined && now - last < REPLY_WINDOW_MS) return false
+        if (lastReply.size >= MAX_TRACKED_REPLIES) {
+          for (const [k, at] of lastReply) if (now - at >= REPLY_WINDOW_MS) lastReply.delete(k)
+          if (lastReply.size >= MAX_TRACKED_REPLIES) lastReply.clear()
+        }
+        lastReply.set(key, now)
+        return true
+      })
 
     const reply = (accepted: AcceptedInbound, channel: "sms" | "whatsapp", text: string) =>
       Effect.gen(function*() {
@@ -55,15 +76,19 @@ export class InboundHooks extends Effect.Service<InboundHooks>()("app/webhooks/I
 
     const afterAccepted = (accepted: AcceptedInbound): Effect.Effect<void> =>
       Effect.gen(function*() {
-        yield* Effect.logInfo("inbound message accepted").pipe(
-          Effect.annotateLogs({ agentId: accepted.agentId, channel: accepted.channel, messageId: accepted.messageId })
-        )
+        if (!accepted.replay) {
+          yield* Effect.logInfo("inbound message accepted").pipe(
+            Effect.annotateLogs({ agentId: accepted.agentId, channel: accepted.channel, messageId: accepted.messageId })
+          )
+        }
         if (accepted.channel !== "sms" && accepted.channel !== "whatsapp") return
         const keyword = yield* guard.handleInboundKeyword(accepted.agentId, accepted.from, accepted.channel, accepted.body)
         if (Option.isNone(keyword)) return
         yield* Effect.logInfo("inbound keyword handled").pipe(
           Effect.annotateLogs({ agentId: accepted.agentId, keywordAction: keyword.value.action })
         )
+        if (accepted.replay) return
+        if (!(yield* mayReply(`${accepted.agentId}\n${accepted.from}\n${keyword.value.action}`))) return
         yield* reply(accepted, accepted.channel, keyword.value.reply)
       })
     return { afterAccepted } as const

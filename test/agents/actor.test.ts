@@ -7,6 +7,7 @@ import * as Ref from "effect/Ref"
 import { AgentId } from "../../schema/Ids.ts"
 import { SandboxLive } from "../../layers/Sandbox.ts"
 import { TestDomain } from "../../layers/Test.ts"
+import { AgentPool } from "../../src/agents/AgentPool.ts"
 import { AgentSupervisor } from "../../src/agents/AgentSupervisor.ts"
 import { Deprovision, GetStatus, Provision } from "../../src/agents/Commands.ts"
 import { Telephony } from "../../src/providers/Telephony.ts"
@@ -44,10 +45,13 @@ describe("agent actors", () => {
     it.effect("a crashed actor answers the defect, restarts, and rebuilds its state from the database", () =>
       Effect.gen(function*() {
         const supervisor = yield* AgentSupervisor
+        const pool = yield* AgentPool
         const id = AgentId.make("crash-1")
+        const before = yield* pool.status
         const first = yield* Effect.exit(supervisor.send(id, provision()))
         expect(Exit.isFailure(first) && Exit.causeOption(first).pipe(Option.map((c) => c._tag))).toEqual(Option.some("Die"))
         // the pool slot taken before the crash was given back, nothing was half-written
+        expect(yield* pool.status).toEqual(before)
         expect(yield* Effect.exit(supervisor.send(id, new GetStatus()))).toMatchObject({ _tag: "Failure" })
         expect(yield* supervisor.restarts(id)).toBe(1)
         // the restarted actor works: same agent provisions now, and its state survives passivation

@@ -119,6 +119,9 @@ describe("MCP over real HTTP, sandbox mode", () => {
     it.scoped("malformed input is invalid_input with the Schema's message, before anything runs", () =>
       Effect.gen(function*() {
         const client = yield* mcpClient(yield* baseUrl, MASTER)
+        // real clients list tools first; the SDK then validates results against outputSchema, so
+        // errors must still come back as tool errors, not as client exceptions
+        yield* Effect.promise(() => client.listTools())
         const bad = yield* callTool(client, "comms_provision_channels", {
           ...provisionArgs("epsilon"),
           country: "usa",

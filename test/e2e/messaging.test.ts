@@ -44,7 +44,9 @@ const envFor = (r: CallbackReceiver) => ({
   AGENTOS_CALLBACK_URL: `${r.url}/agents/{agentId}/inbound`,
   CALLBACK_SIGNING_SECRET: SIGNING_SECRET,
   SANDBOX_AUTH_TOKEN,
-  INBOUND_EMAIL_SECRET
+  INBOUND_EMAIL_SECRET,
+  // the test's media server is on loopback, which the SSRF guard refuses by default
+  MEDIA_FETCH_ALLOW_PRIVATE: "true"
 })
 
 const str = (v: unknown): string => {

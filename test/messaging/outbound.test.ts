@@ -123,6 +123,20 @@ describe("outbound messages (actor, sandbox carrier, no HTTP)", () => {
         expect(yield* failureTag(send("out-b", { to: HUMAN, channel: "sms", body: "   " }))).toBe("InvalidInput")
       }))
 
+    it.effect("attachments are never fetched from private or loopback addresses (SSRF)", () =>
+      Effect.gen(function*() {
+        yield* provision("out-j")
+        for (const url of ["http://127.0.0.1:9/x.png", "http://169.254.169.254/latest/meta-data", "http://[::1]/a.pdf"]) {
+          expect(yield* failureTag(send("out-j", {
+            to: "someone@example.com",
+            channel: "email",
+            subject: "s",
+            body: "see attached",
+            mediaUrl: url
+          }))).toBe("ProviderFailure")
+        }
+      }))
+
     it.effect("the content filter blocks before any provider is called, and records a security event", () =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient

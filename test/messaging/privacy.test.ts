@@ -98,7 +98,13 @@ const suite = (it: Vitest.MethodsNonLive<Layer.Layer.Success<ReturnType<typeof T
       expect(cipher.decrypt("message-bodies", String(byId.get(keeping)?.["body"]))).toBe("fresh secret")
       const left = yield* sql`SELECT webhook_id FROM webhook_outbox WHERE agent_id = 'ret-1' ORDER BY webhook_id`
       expect(left.map((r) => r["webhookId"])).toEqual(["msg_old_pending", "msg_recent_delivered"])
-      expect((yield* retention.sweep).bodiesPurged).toBe(0)
+      // a callback never accepted for longer than CALLBACK_MAX_AGE_HOURS is given up and its sealed body wiped
+      expect(swept.callbacksExpired).toBeGreaterThanOrEqual(1)
+      const given = yield* sql`SELECT payload, last_error FROM webhook_outbox WHERE webhook_id = 'msg_old_pending'`
+      expect(given).toEqual([{ payload: {}, lastError: "expired" }])
+      const again = yield* retention.sweep
+      expect(again.bodiesPurged).toBe(0)
+      expect(again.callbacksExpired).toBe(0)
     }))
 
   it.effect("erasure: the contact's messages (every agent, both ways, any spelling), pending callbacks, calls and counters; audited by counts", () =>

@@ -6,10 +6,12 @@ import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import { createHash, randomBytes } from "node:crypto"
 import type { MediaItem } from "../../../schema/Domain.ts"
 import type { AgentId } from "../../../schema/Ids.ts"
 import { AppConfig } from "../../config/AppConfig.ts"
+import { checkFetchable } from "../../http/OutboundUrlPolicy.ts"
 import { PublicUrl } from "../../http/PublicUrl.ts"
 import { SandboxCarrier } from "./SandboxCarrier.ts"
 
@@ -132,14 +134,27 @@ export class SandboxDelivery extends Effect.Service<SandboxDelivery>()("app/prov
         return { providerMessageId: messageSid, status: "queued" as const }
       })
 
-    /** Fetches an attachment for the mail system (bounded); the send fails if it cannot. */
+    /**
+     * Fetches an attachment for the mail system; the send fails if it cannot. Only public
+     * addresses (no SSRF into our network), and at most MAX_ATTACHMENT_BYTES, counted while
+     * streaming (a lying or absent content-length cannot exhaust memory).
+     */
     const fetchAttachment = (m: MediaItem) =>
-      http.get(m.url).pipe(
-        Effect.flatMap((res) => res.arrayBuffer),
+      checkFetchable(m.url, config.mediaFetchAllowPrivate).pipe(
+        Effect.mapError((reason) => new Error(reason)),
+        Effect.zipRight(http.get(m.url)),
+        Effect.flatMap((res) =>
+          res.stream.pipe(
+            Stream.mapAccumEffect(0, (total, chunk: Uint8Array) =>
+              total + chunk.byteLength > MAX_ATTACHMENT_BYTES
+                ? Effect.fail(new Error("attachment too large"))
+                : Effect.succeed([total + chunk.byteLength, chunk] as const)),
+            Stream.runCollect
+          )
+        ),
         Effect.scoped,
         Effect.timeout("10 seconds"),
-        Effect.filterOrFail((buf) => buf.byteLength <= MAX_ATTACHMENT_BYTES, () => new Error("attachment too large")),
-        Effect.map((buf) => ({ ...m, bytes: new Uint8Array(buf) }))
+        Effect.map((chunks) => ({ ...m, bytes: Buffer.concat([...chunks]) }))
       )
 
     const fileName = (m: MediaItem, i: number) => {
