@@ -5,7 +5,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { createHash, timingSafeEqual } from "node:crypto"
 import pkg from "../../package.json" with { type: "json" }
 import { AgentPool } from "../agents/AgentPool.ts"
 import { AgentsRepo } from "../agents/AgentsRepo.ts"
@@ -18,6 +17,7 @@ import { Telephony } from "../providers/Telephony.ts"
 import { VoiceOrchestrator } from "../providers/VoiceOrchestrator.ts"
 import { WhatsAppSenders } from "../providers/WhatsAppSenders.ts"
 import { AgentTokens } from "../security/AgentTokens.ts"
+import { constantTimeEqual } from "../webhooks/verify.ts"
 import { Compliance } from "../policy/Compliance.ts"
 import { AdminAuth, Api } from "./Api.ts"
 
@@ -79,15 +79,13 @@ const SandboxOutboxRow = Schema.Struct({
   createdAt: DateLike
 })
 
-const digest = (s: string) => createHash("sha256").update(s).digest()
-
 export const AdminAuthLive = Layer.effect(
   AdminAuth,
   Effect.map(AppConfig, (config) => {
-    const expected = digest(Redacted.value(config.adminToken))
+    const expected = Redacted.value(config.adminToken)
     return AdminAuth.of({
       bearer: (token) =>
-        timingSafeEqual(digest(Redacted.value(token)), expected)
+        constantTimeEqual(Redacted.value(token), expected)
           ? Effect.void
           : Effect.fail({ error: { code: "unauthorized" as const, message: "a valid ADMIN_TOKEN bearer token is required" } })
     })

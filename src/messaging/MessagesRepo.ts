@@ -60,6 +60,25 @@ export interface MessageQuery {
   readonly limit: number
 }
 
+/** Delivery progress: a status only ever moves to a higher rank. */
+const RANKS: Readonly<Record<string, number>> = {
+  accepted: 0,
+  scheduled: 0,
+  queued: 1,
+  sending: 2,
+  sent: 3,
+  delivered: 4,
+  undelivered: 4,
+  failed: 4,
+  canceled: 4,
+  read: 5
+}
+const statusRank = (status: string): number => RANKS[status] ?? 0
+/** The same ranks as a SQL expression over `status` (constants only). */
+const STATUS_RANK = `CASE status ${
+  Object.entries(RANKS).map(([s, r]) => `WHEN '${s}' THEN ${r}`).join(" ")
+} ELSE 0 END`
+
 const COLUMNS = `id, agent_id, channel, direction, from_address, to_address, subject, body, media, external_id,
   status, cost, from_agent_id, created_at`
 
@@ -113,10 +132,21 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
         Effect.withSpan("MessagesRepo.insert")
       )
 
+    /**
+     * Moves an outbound message's status forward (callbacks can arrive out of order: a late
+     * "sent" never overwrites "delivered"). Returns how many messages have that provider id,
+     * updated or not: 0 means the row is not there (yet).
+     */
     const setStatus = (agentId: string, externalId: string, status: string) =>
-      sql`UPDATE messages SET status = ${status}, updated_at = now()
-          WHERE agent_id = ${agentId} AND external_id = ${externalId} AND direction = 'outbound'`.pipe(
-        Effect.map((rows) => rows.length),
+      sql`WITH m AS (
+            SELECT id, ${sql.literal(STATUS_RANK)} AS rank FROM messages
+            WHERE agent_id = ${agentId} AND external_id = ${externalId} AND direction = 'outbound'
+          ), u AS (
+            UPDATE messages SET status = ${status}, updated_at = now()
+            WHERE id IN (SELECT id FROM m WHERE rank < ${statusRank(status)}) RETURNING id
+          )
+          SELECT count(*) AS n FROM m`.pipe(
+        Effect.map((rows) => Number(rows[0]?.["n"] ?? 0)),
         Effect.withSpan("MessagesRepo.setStatus")
       )
 

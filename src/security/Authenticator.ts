@@ -1,10 +1,10 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { timingSafeEqual, createHash } from "node:crypto"
 import { Forbidden, LockedOut, Unauthorized } from "../../schema/Errors.ts"
 import type { AgentId } from "../../schema/Ids.ts"
 import { AppConfig } from "../config/AppConfig.ts"
+import { constantTimeEqual } from "../webhooks/verify.ts"
 import { AuditLog } from "../observability/AuditLog.ts"
 import { AgentTokens } from "./AgentTokens.ts"
 import { AuthLockout } from "./AuthLockout.ts"
@@ -14,10 +14,6 @@ export type Principal =
   | { readonly _tag: "Master" }
   | { readonly _tag: "Agent"; readonly agentId: AgentId }
 
-const digest = (s: string) => createHash("sha256").update(s).digest()
-
-/** Constant-time comparison that does not leak the length either. */
-const sameSecret = (a: string, b: string) => timingSafeEqual(digest(a), digest(b))
 
 /**
  * Turns a presented token into a Principal, and guards every agent-scoped
@@ -40,7 +36,7 @@ export class Authenticator extends Effect.Service<Authenticator>()("app/security
         }
         const presented = Redacted.value(token.value)
         // the master token is checked before the lockout: agents' mistakes must not lock out the orchestrator
-        if (sameSecret(presented, master)) return { _tag: "Master" } as Principal
+        if (constantTimeEqual(presented, master)) return { _tag: "Master" } as Principal
         const locked = yield* lockout.lockedFor(clientIp)
         if (locked > 0) {
           return yield* new LockedOut({

@@ -137,6 +137,25 @@ describe("outbound messages (actor, sandbox carrier, no HTTP)", () => {
         }
       }))
 
+    it.effect("delivery status only moves forward; an unknown provider id reports no row", () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const repo = yield* MessagesRepo
+        yield* provision("out-k")
+        const sent = yield* send("out-k", { to: HUMAN, channel: "sms", body: "status please" })
+        const [row] = yield* sql`SELECT external_id FROM messages WHERE id = ${sent.messageId}`
+        const externalId = String(row?.["externalId"])
+        const statusOf = Effect.map(sql`SELECT status FROM messages WHERE id = ${sent.messageId}`, (r) => r[0]?.["status"])
+        yield* Effect.sleep("300 millis") // the sandbox's own callback (delivered) may land first
+        expect(yield* repo.setStatus("out-k", externalId, "delivered")).toBe(1)
+        expect(yield* statusOf).toBe("delivered")
+        expect(yield* repo.setStatus("out-k", externalId, "sent")).toBe(1)
+        expect(yield* statusOf).toBe("delivered")
+        expect(yield* repo.setStatus("out-k", externalId, "read")).toBe(1)
+        expect(yield* statusOf).toBe("read")
+        expect(yield* repo.setStatus("out-k", "SMnope", "delivered")).toBe(0)
+      }))
+
     it.effect("the content filter blocks before any provider is called, and records a security event", () =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient

@@ -23,7 +23,8 @@ const PHONE_NUMBERS = numbersOf(PHONE_AREA_CODES)
 const WHATSAPP_NUMBERS = numbersOf(WHATSAPP_AREA_CODES)
 
 const Row = Schema.Struct({ address: Schema.String, providerRef: Schema.String })
-const sid = (prefix: string) => prefix + randomBytes(16).toString("hex")
+/** A provider-style id: a two-letter prefix and 32 hex digits (Twilio's shape). */
+export const sid = (prefix: string) => prefix + randomBytes(16).toString("hex")
 
 /**
  * The simulated phone network and mail system. It owns the fictional numbers,

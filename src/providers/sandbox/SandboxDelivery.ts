@@ -9,16 +9,16 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { createHash, randomBytes } from "node:crypto"
 import type { MediaItem } from "../../../schema/Domain.ts"
-import type { AgentId } from "../../../schema/Ids.ts"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { checkFetchable } from "../../http/OutboundUrlPolicy.ts"
 import { PublicUrl } from "../../http/PublicUrl.ts"
-import { SandboxCarrier } from "./SandboxCarrier.ts"
+import type { EmailProvider } from "../EmailProvider.ts"
+import type { Telephony } from "../Telephony.ts"
+import { SandboxCarrier, sid } from "./SandboxCarrier.ts"
 
 /** Largest attachment the sandbox mail system fetches from a mediaUrl. */
 const MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 
-const sid = (prefix: string) => prefix + randomBytes(16).toString("hex")
 
 /**
  * The sandbox network's wire: what the carrier sends is delivered through the
@@ -80,15 +80,7 @@ export class SandboxDelivery extends Effect.Service<SandboxDelivery>()("app/prov
     const background = <A, E>(effect: Effect.Effect<A, E>) =>
       FiberSet.run(fibers, effect.pipe(Effect.catchAllCause((cause) => Effect.logWarning("sandbox delivery failed", cause))))
 
-    const sendMessage = (req: {
-      readonly agentId: AgentId
-      readonly channel: "sms" | "whatsapp"
-      readonly from: string
-      readonly to: string
-      readonly body: string
-      readonly media: ReadonlyArray<MediaItem>
-      readonly statusCallbackUrl: string
-    }) =>
+    const sendMessage = (req: Parameters<Telephony["Type"]["sendMessage"]>[0]) =>
       Effect.gen(function*() {
         const messageSid = sid(req.media.length > 0 ? "MM" : "SM")
         const wa = (n: string) => (req.channel === "whatsapp" ? `whatsapp:${n}` : n)
@@ -168,17 +160,7 @@ export class SandboxDelivery extends Effect.Service<SandboxDelivery>()("app/prov
       return /^[\w.-]{1,100}$/.test(last) ? last : `attachment${i + 1}`
     }
 
-    const sendEmail = (req: {
-      readonly agentId: AgentId
-      readonly from: string
-      readonly fromName: string
-      readonly to: string
-      readonly bcc: string | undefined
-      readonly subject: string
-      readonly text: string
-      readonly attachments: ReadonlyArray<MediaItem>
-      readonly headers: Readonly<Record<string, string>>
-    }) =>
+    const sendEmail = (req: Parameters<EmailProvider["Type"]["send"]>[0]) =>
       Effect.gen(function*() {
         const messageId = `<${randomBytes(12).toString("hex")}@${config.sandboxEmailDomain}>`
         const files = yield* Effect.forEach(req.attachments, fetchAttachment)
