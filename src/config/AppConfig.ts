@@ -169,8 +169,13 @@ export class AppConfig extends Effect.Service<AppConfig>()("app/config/AppConfig
       }
     })
     const fresh: Record<string, string> = {}
+    // generated in the form each secret is used in (Standard Webhooks secrets as whsec_ + base64)
+    const fresh32 = (name: string) =>
+      name === "CALLBACK_SIGNING_SECRET"
+        ? `whsec_${randomBytes(32).toString("base64")}`
+        : randomBytes(32).toString("base64url")
     const sandboxSecret = (name: string) => {
-      const value = stored[name] ?? randomBytes(32).toString("base64url")
+      const value = stored[name] ?? fresh32(name)
       if (stored[name] === undefined) generatedSecrets.push(name)
       fresh[name] = value
       return value
@@ -187,9 +192,7 @@ export class AppConfig extends Effect.Service<AppConfig>()("app/config/AppConfig
     const adminToken = yield* secret("ADMIN_TOKEN", c.adminToken, Redacted.make)
     const encryptionKey = yield* secret("CREDENTIALS_ENCRYPTION_KEY", c.encryptionKey, (raw) =>
       Redacted.make(Buffer.from(raw, "base64url")))
-    // generated in the Standard Webhooks form (whsec_ + base64), which the official verifier libraries expect
-    const callbackSigningSecret = yield* secret("CALLBACK_SIGNING_SECRET", c.callbackSigningSecret, (raw) =>
-      Redacted.make(`whsec_${Buffer.from(raw, "base64url").toString("base64")}`))
+    const callbackSigningSecret = yield* secret("CALLBACK_SIGNING_SECRET", c.callbackSigningSecret, Redacted.make)
     const inboundEmailSecret = yield* secret("INBOUND_EMAIL_SECRET", c.inboundEmailSecret, Redacted.make)
     const sandboxAuthToken = Option.isSome(c.sandboxAuthToken)
       ? c.sandboxAuthToken.value

@@ -358,7 +358,3 @@ export const layer = (
     yield* router.add("POST", paths.messages, postMessages)
   }))
 
-/** The MCP HTTP routes with default limits. */
-export const McpHttpRoutes: Layer.Layer<never, never, HttpLayerRouter.HttpRouter | ToolRegistry> = layer({
-  server: { name: "agentos-comms", version: "0.1.0" }
-})

@@ -27,9 +27,10 @@ const MessageRow = Schema.Struct({
 })
 export type MessageRow = typeof MessageRow.Type
 
-/** One message as the history returns it: the body only when it was stored (opt-in), decrypted. */
-export interface StoredMessage extends Omit<MessageRow, "body"> {
+/** One message as the history returns it: body and subject only when stored (opt-in), decrypted. */
+export interface StoredMessage extends Omit<MessageRow, "body" | "subject"> {
   readonly body: string | null
+  readonly subject: string | null
 }
 
 export interface NewMessage {
@@ -93,11 +94,14 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
     const cipher = yield* Cipher
     const decode = Schema.decodeUnknown(Schema.Array(MessageRow))
 
-    const sealedBody = (m: NewMessage) => {
-      const keep = m.privacy !== null && m.privacy.storeBodies.includes(m.channel) && m.body.length > 0
-      if (!keep || m.privacy === null) return { body: null, bodyExpiresAt: null }
+    /** Content (body and email subject) is kept only on opt-in, sealed, with an expiry. */
+    const sealedContent = (m: NewMessage) => {
+      const keep = m.privacy !== null && m.privacy.storeBodies.includes(m.channel) &&
+        (m.body.length > 0 || (m.subject ?? "").length > 0)
+      if (!keep || m.privacy === null) return { body: null, subject: null, bodyExpiresAt: null }
       return {
-        body: cipher.encrypt("message-bodies", m.body),
+        body: m.body.length > 0 ? cipher.encrypt("message-bodies", m.body) : null,
+        subject: m.subject !== null && m.subject.length > 0 ? cipher.encrypt("message-bodies", m.subject) : null,
         bodyExpiresAt: new Date(Date.now() + m.privacy.retentionDays * 86_400_000)
       }
     }
@@ -109,7 +113,6 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
       fromAddress: m.from,
       toAddress: m.to,
       contact: m.contact,
-      subject: m.subject,
       media: JSON.stringify(m.media),
       mediaUrl: m.media[0]?.url ?? null,
       mediaType: m.media[0]?.contentType ?? null,
@@ -118,7 +121,7 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
       status: m.status,
       cost: m.cost,
       fromAgentId: m.fromAgentId,
-      ...sealedBody(m)
+      ...sealedContent(m)
     })
 
     /** Inserts a message; None when the provider id was already recorded for this agent and direction. */
@@ -163,7 +166,8 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
         const total = yield* sql`SELECT count(*) AS n FROM messages WHERE ${sql.and(where)}`
         const messages: ReadonlyArray<StoredMessage> = rows.map((r) => ({
           ...r,
-          body: r.body === null ? null : cipher.decrypt("message-bodies", r.body) ?? null
+          body: r.body === null ? null : cipher.decrypt("message-bodies", r.body) ?? null,
+          subject: r.subject === null ? null : cipher.decrypt("message-bodies", r.subject) ?? null
         }))
         return { messages, totalCount: Number(total[0]?.["n"] ?? 0) }
       }).pipe(Effect.withSpan("MessagesRepo.list"))
@@ -179,7 +183,7 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
       )
 
     /** Deletes stored bodies whose retention ended; returns how many. */
-    const purgeExpiredBodies = sql`UPDATE messages SET body = NULL, body_expires_at = NULL
+    const purgeExpiredBodies = sql`UPDATE messages SET body = NULL, subject = NULL, body_expires_at = NULL
         WHERE body_expires_at IS NOT NULL AND body_expires_at <= now() RETURNING id`.pipe(
       Effect.map((rows) => rows.length),
       Effect.withSpan("MessagesRepo.purgeExpiredBodies")

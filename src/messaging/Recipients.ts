@@ -29,7 +29,7 @@ export interface Recipient {
 /** The address of an agent on a channel, if it has that channel. */
 export const addressOn = (agent: AgentRecord, channel: MessageChannel): string | null =>
   channel === "sms"
-    ? agent.phoneNumber
+    ? (agent.capabilities.phone ? agent.phoneNumber : null)
     : channel === "whatsapp"
     ? (agent.whatsappStatus === "active" ? agent.whatsappNumber : null)
     : agent.emailAddress

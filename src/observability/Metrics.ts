@@ -33,7 +33,7 @@ const serializer = new PrometheusSerializer()
 
 /** Effect's own fiber metrics are runtime internals with dozens of buckets: not served. */
 const ours = (text: string) =>
-  text.split("\n").filter((line) => !/^(# (HELP|TYPE) )?effect_/.test(line)).join("\n")
+  text.split("\n").filter((line) => !/^(# (HELP|TYPE|UNIT) )?effect_/.test(line)).join("\n")
 
 export const MetricsRoute = HttpLayerRouter.add(
   "GET",
