@@ -136,6 +136,9 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
             }
           }
         }
+        if (body.length > config.maxMessageBodyChars) {
+          return yield* new InvalidInput({ message: `body: at most ${config.maxMessageBodyChars} characters` })
+        }
         if (body.trim().length === 0 && cmd.mediaUrl === undefined) {
           return yield* new InvalidInput({ message: "body: a message needs text or a mediaUrl" })
         }
