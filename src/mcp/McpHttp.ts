@@ -29,6 +29,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import { readCappedBody } from "../http/readCappedBody.ts"
 import * as McpServerFactory from "./McpServerFactory.ts"
 import type { ToolRegistry } from "./ToolRegistry.ts"
 
@@ -125,40 +126,13 @@ const readJsonBody = (
   request: HttpServerRequest.HttpServerRequest,
   maxBytes: number
 ): Effect.Effect<unknown, HttpServerResponse.HttpServerResponse> => {
-  const tooLarge = jsonRpcError(413, -32000, `Payload Too Large: request body exceeds ${maxBytes} bytes`)
-  const declared = Number(request.headers["content-length"] ?? Number.NaN)
-  if (Number.isFinite(declared) && declared > maxBytes) return Effect.fail(tooLarge)
-  const req = NodeHttpServerRequest.toIncomingMessage(request)
-  const read = Effect.async<Buffer, HttpServerResponse.HttpServerResponse>((resume) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    const cleanup = () => {
-      req.off("data", onData)
-      req.off("end", onEnd)
-      req.off("error", onError)
-    }
-    function onData(chunk: Buffer) {
-      size += chunk.length
-      if (size > maxBytes) {
-        cleanup()
-        resume(Effect.fail(tooLarge))
-      } else {
-        chunks.push(chunk)
-      }
-    }
-    function onEnd() {
-      cleanup()
-      resume(Effect.succeed(Buffer.concat(chunks, size)))
-    }
-    function onError() {
-      cleanup()
-      resume(Effect.fail(jsonRpcError(400, -32700, "Parse error: could not read request body")))
-    }
-    req.on("data", onData)
-    req.on("end", onEnd)
-    req.on("error", onError)
-    return Effect.sync(cleanup)
-  })
+  const read = readCappedBody(request, maxBytes).pipe(
+    Effect.mapError((e) =>
+      e === "too_large"
+        ? jsonRpcError(413, -32000, `Payload Too Large: request body exceeds ${maxBytes} bytes`)
+        : jsonRpcError(400, -32700, "Parse error: could not read request body")
+    )
+  )
   return Effect.flatMap(read, (bytes) =>
     Effect.try({
       try: (): unknown => JSON.parse(bytes.toString("utf8")),

@@ -23,8 +23,8 @@ import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Effect from "effect/Effect"
+import { readCappedBody } from "../http/readCappedBody.ts"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -62,43 +62,14 @@ const twiml = HttpServerResponse.text(TWIML_EMPTY, { contentType: "text/xml" })
 const readRawBody = (
   request: HttpServerRequest.HttpServerRequest,
   maxBytes: number
-): Effect.Effect<Buffer, HttpServerResponse.HttpServerResponse> => {
-  const tooLarge = errorResponse(413, "payload_too_large", `the request body exceeds ${maxBytes} bytes`)
-  const declared = Number(request.headers["content-length"] ?? Number.NaN)
-  if (Number.isFinite(declared) && declared > maxBytes) return Effect.fail(tooLarge)
-  const req = NodeHttpServerRequest.toIncomingMessage(request)
-  return Effect.async<Buffer, HttpServerResponse.HttpServerResponse>((resume) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    const cleanup = () => {
-      req.off("data", onData)
-      req.off("end", onEnd)
-      req.off("error", onError)
-    }
-    function onData(chunk: Buffer) {
-      size += chunk.length
-      if (size > maxBytes) {
-        cleanup()
-        req.resume()
-        resume(Effect.fail(tooLarge))
-      } else {
-        chunks.push(chunk)
-      }
-    }
-    function onEnd() {
-      cleanup()
-      resume(Effect.succeed(Buffer.concat(chunks, size)))
-    }
-    function onError() {
-      cleanup()
-      resume(Effect.fail(errorResponse(400, "invalid_webhook", "the request body could not be read")))
-    }
-    req.on("data", onData)
-    req.on("end", onEnd)
-    req.on("error", onError)
-    return Effect.sync(cleanup)
-  })
-}
+): Effect.Effect<Buffer, HttpServerResponse.HttpServerResponse> =>
+  readCappedBody(request, maxBytes).pipe(
+    Effect.mapError((e) =>
+      e === "too_large"
+        ? errorResponse(413, "payload_too_large", `the request body exceeds ${maxBytes} bytes`)
+        : errorResponse(400, "invalid_webhook", "the request body could not be read")
+    )
+  )
 
 const invalid = (e: WebhookParseError) => errorResponse(400, "invalid_webhook", e.message)
 
