@@ -59,6 +59,7 @@ export const make = (agentId: AgentId): Effect.Effect<
     const audit = yield* AuditLog
     const mailbox = yield* Queue.bounded<Envelope>(MAILBOX_CAPACITY)
     const restarts = yield* Ref.make(0)
+    const loaded = yield* Ref.make(false)
     const context = yield* Effect.context<AgentsRepo | AgentGuard>()
 
     const handle = (
@@ -90,7 +91,9 @@ export const make = (agentId: AgentId): Effect.Effect<
 
     /** Runs until a command dies; the state lives only as long as this run. */
     const run = Effect.gen(function*() {
+      yield* Ref.set(loaded, false)
       let state = yield* load(agentId).pipe(Effect.provide(context))
+      yield* Ref.set(loaded, true)
       while (true) {
         const { command, reply } = yield* Queue.take(mailbox)
         const exit = yield* Effect.exit(handle(state, command)).pipe(
@@ -115,7 +118,17 @@ export const make = (agentId: AgentId): Effect.Effect<
       Effect.sandbox,
       Effect.tapError((cause) =>
         Cause.isInterruptedOnly(cause) ? Effect.void : Effect.zipRight(
-          Ref.update(restarts, (n) => n + 1),
+          Effect.zipRight(
+            Ref.update(restarts, (n) => n + 1),
+            // the state could not even be loaded (database down?): answer who is waiting rather than
+            // leave them hanging while the actor keeps retrying in the background
+            Effect.flatMap(Ref.get(loaded), (ok) =>
+              ok ? Effect.void : Queue.takeAll(mailbox).pipe(
+                Effect.flatMap(Effect.forEach((e) => Deferred.die(e.reply, new Error("agent state unavailable")), {
+                  discard: true
+                }))
+              ))
+          ),
           Effect.logError("agent actor crashed; restarting from the database").pipe(
             Effect.annotateLogs({
               agentId,
