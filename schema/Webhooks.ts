@@ -10,7 +10,7 @@ import { AgentId } from "./Ids.ts"
  * Inbound webhook payloads (provider → us) and the callback payload (us → orchestrator).
  *
  * Every provider schema decodes the provider's wire shape (form fields, multipart parts) into a small
- * normalized domain type. Decoding is total: any input either decodes or fails with a `ParseIssue`
+ * normalized domain type. Decoding is total: every input either decodes or fails with a `ParseIssue`
  * whose messages never quote the input's values (see `WebhookParseError.fromIssue`).
  */
 

@@ -1,5 +1,5 @@
 import * as Effect from "effect/Effect"
-import { multipartBoundary, WebhookParseError } from "./parse.ts"
+import { multipartBoundary, trimToDelimiters, WebhookParseError } from "./parse.ts"
 
 /** One file part of a multipart/form-data body, with its bytes. */
 export interface MultipartFileBytes {
@@ -7,16 +7,6 @@ export interface MultipartFileBytes {
   readonly filename: string
   readonly contentType: string
   readonly bytes: Uint8Array
-}
-
-/** Cuts off a preamble / epilogue, which the runtime's parser rejects (RFC 2046 allows both). */
-const trimToDelimiters = (body: Buffer, boundary: string): Buffer => {
-  const delimiter = Buffer.from(`--${boundary}`, "latin1")
-  const first = body.indexOf(delimiter)
-  if (first === -1) return body
-  const close = body.lastIndexOf(Buffer.from(`--${boundary}--`, "latin1"))
-  const end = close >= first ? close + delimiter.length + 2 : body.length
-  return first === 0 && end === body.length ? body : body.subarray(first, end)
 }
 
 /**

@@ -81,7 +81,7 @@ export const multipartBoundary = (contentType: string): string | undefined => {
  * undici rejects a preamble before the first delimiter and an epilogue after the close delimiter, both of
  * which RFC 2046 allows: cut them off.
  */
-const trimToDelimiters = (body: Buffer, boundary: string): Buffer => {
+export const trimToDelimiters = (body: Buffer, boundary: string): Buffer => {
   const delimiter = Buffer.from(`--${boundary}`, "latin1")
   const first = body.indexOf(delimiter)
   if (first === -1) return body
