@@ -7,9 +7,7 @@
  * every timestamp is `TIMESTAMPTZ`; columns with a meaningful default are `NOT NULL` so row Schemas
  * need not accept `null` for them.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
-import * as Effect from "effect/Effect"
+import { runStatements } from "./runStatements.ts"
 
 /** One statement per entry: both drivers run them the same way (no reliance on multi-statement strings). */
 export const statements: ReadonlyArray<string> = [
@@ -238,11 +236,4 @@ export const tables: ReadonlyArray<string> = [
   "webhook_outbox"
 ]
 
-const migration: Effect.Effect<void, SqlError, SqlClient.SqlClient> = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  for (const statement of statements) {
-    yield* sql.unsafe(statement).withoutTransform
-  }
-})
-
-export default migration
+export default runStatements(statements)

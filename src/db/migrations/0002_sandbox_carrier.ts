@@ -4,9 +4,7 @@
  * provider keeps this on its side; the sandbox keeps it here so agents keep
  * their numbers across restarts and agent-to-agent traffic can be routed.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
-import * as Effect from "effect/Effect"
+import { runStatements } from "./runStatements.ts"
 
 export const statements: ReadonlyArray<string> = [
   `CREATE TABLE sandbox_addresses (
@@ -19,11 +17,4 @@ export const statements: ReadonlyArray<string> = [
   `CREATE INDEX idx_sandbox_addresses_agent ON sandbox_addresses (agent_id, kind)`
 ]
 
-const migration: Effect.Effect<void, SqlError, SqlClient.SqlClient> = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  for (const statement of statements) {
-    yield* sql.unsafe(statement).withoutTransform
-  }
-})
-
-export default migration
+export default runStatements(statements)

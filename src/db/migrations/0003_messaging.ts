@@ -3,9 +3,7 @@
  * marker, the sandbox carrier's outbox (mail and texts to addresses outside
  * the sandbox), and the WhatsApp template registry.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
-import * as Effect from "effect/Effect"
+import { runStatements } from "./runStatements.ts"
 
 export const statements: ReadonlyArray<string> = [
   `ALTER TABLE messages ADD COLUMN media JSONB NOT NULL DEFAULT '[]'`,
@@ -36,11 +34,4 @@ export const statements: ReadonlyArray<string> = [
   )`
 ]
 
-const migration: Effect.Effect<void, SqlError, SqlClient.SqlClient> = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  for (const statement of statements) {
-    yield* sql.unsafe(statement).withoutTransform
-  }
-})
-
-export default migration
+export default runStatements(statements)

@@ -3,9 +3,7 @@
  * do-not-call list, per-day limit-hit counters, and nullable `spending_limits` columns
  * (NULL = follow the server default).
  */
-import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
-import * as Effect from "effect/Effect"
+import { runStatements } from "./runStatements.ts"
 
 export const statements: ReadonlyArray<string> = [
   // One row per admitted outbound action: its spend reservation and its slot in the rate windows.
@@ -77,11 +75,4 @@ export const statements: ReadonlyArray<string> = [
 /** Tables created by this migration. */
 export const tables: ReadonlyArray<string> = ["action_events", "opt_outs", "dnc_numbers", "limit_hits"]
 
-const migration: Effect.Effect<void, SqlError, SqlClient.SqlClient> = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  for (const statement of statements) {
-    yield* sql.unsafe(statement).withoutTransform
-  }
-})
-
-export default migration
+export default runStatements(statements)

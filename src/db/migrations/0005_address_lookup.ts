@@ -4,19 +4,10 @@
  * case-insensitively, so they need an expression index, or the OR of the three
  * lookups falls back to scanning the table.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
-import * as Effect from "effect/Effect"
+import { runStatements } from "./runStatements.ts"
 
 export const statements: ReadonlyArray<string> = [
   `CREATE INDEX idx_agent_channels_email_lower ON agent_channels (lower(email_address))`
 ]
 
-const migration: Effect.Effect<void, SqlError, SqlClient.SqlClient> = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  for (const statement of statements) {
-    yield* sql.unsafe(statement).withoutTransform
-  }
-})
-
-export default migration
+export default runStatements(statements)
