@@ -7,22 +7,13 @@ import * as Ref from "effect/Ref"
 import { AgentId } from "../../schema/Ids.ts"
 import { SandboxLive } from "../../layers/Sandbox.ts"
 import { TestDomain } from "../../layers/Test.ts"
+import { provisionCommand, type ProvisionFields } from "../support/agents.ts"
 import { AgentPool } from "../../src/agents/AgentPool.ts"
 import { AgentSupervisor } from "../../src/agents/AgentSupervisor.ts"
-import { Deprovision, GetStatus, Provision } from "../../src/agents/Commands.ts"
+import { Deprovision, GetStatus } from "../../src/agents/Commands.ts"
 import { Telephony } from "../../src/providers/Telephony.ts"
 
-const provision = (extra: Partial<ConstructorParameters<typeof Provision>[0]> = {}) =>
-  new Provision({
-    displayName: "Actor test",
-    greeting: "hi",
-    systemPrompt: "be nice",
-    country: "US",
-    capabilities: { phone: true, whatsapp: false, email: true, voiceAi: false },
-    issueToken: true,
-    actor: "master",
-    ...extra
-  })
+const provision = (extra: Partial<ProvisionFields> = {}) => provisionCommand({ displayName: "Actor test", ...extra })
 
 /** Sandbox telephony, except that provisioning a number for agents named crash-* is a defect (a bug). */
 const crashOnce = Ref.unsafeMake(new Set<string>())

@@ -7,25 +7,12 @@ import type { AddressInfo } from "node:net"
 import { AgentId } from "../../schema/Ids.ts"
 import { TestDomain } from "../../layers/Test.ts"
 import { AgentSupervisor } from "../../src/agents/AgentSupervisor.ts"
-import { Provision, SendMessage } from "../../src/agents/Commands.ts"
+import { SendMessage } from "../../src/agents/Commands.ts"
 import { MessagesRepo } from "../../src/messaging/MessagesRepo.ts"
 import { WhatsAppTemplates } from "../../src/messaging/WhatsAppTemplates.ts"
+import { provisionAgent } from "../support/agents.ts"
 
-const provision = (id: string, extra: Partial<ConstructorParameters<typeof Provision>[0]> = {}) =>
-  Effect.flatMap(AgentSupervisor, (s) =>
-    s.send(
-      AgentId.make(id),
-      new Provision({
-        displayName: id,
-        greeting: "hi",
-        systemPrompt: "p",
-        country: "US",
-        capabilities: { phone: true, whatsapp: false, email: true, voiceAi: false },
-        issueToken: true,
-        actor: "master",
-        ...extra
-      })
-    ))
+const provision = provisionAgent
 
 const send = (id: string, msg: ConstructorParameters<typeof SendMessage>[0]) =>
   Effect.flatMap(AgentSupervisor, (s) => s.send(AgentId.make(id), new SendMessage(msg)))

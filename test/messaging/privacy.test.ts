@@ -9,33 +9,19 @@ import * as Option from "effect/Option"
 import { inject } from "vitest"
 import { AgentId } from "../../schema/Ids.ts"
 import { TestDomain } from "../../layers/Test.ts"
-import { AgentSupervisor } from "../../src/agents/AgentSupervisor.ts"
-import { Provision } from "../../src/agents/Commands.ts"
 import { OutboxDeliverer } from "../../src/callbacks/OutboxDeliverer.ts"
 import { contactVariants, Erasure } from "../../src/messaging/Erasure.ts"
 import { MessagesRepo, type NewMessage } from "../../src/messaging/MessagesRepo.ts"
 import { Retention } from "../../src/messaging/Retention.ts"
 import { Cipher } from "../../src/security/Cipher.ts"
+import { provisionAgent } from "../support/agents.ts"
 import { freshPgDatabase } from "../support/postgres.ts"
 
 const PERSON = "+12025550123"
 const OTHER = "+12025550124"
 
 const provision = (id: string) =>
-  Effect.flatMap(AgentSupervisor, (s) =>
-    s.send(
-      AgentId.make(id),
-      new Provision({
-        displayName: id,
-        greeting: "hi",
-        systemPrompt: "p",
-        country: "US",
-        capabilities: { phone: true, whatsapp: false, email: true, voiceAi: false },
-        issueToken: false,
-        actor: "master",
-        privacy: { storeBodies: ["sms", "email"], retentionDays: 1 }
-      })
-    ))
+  provisionAgent(id, { issueToken: false, privacy: { storeBodies: ["sms", "email"], retentionDays: 1 } })
 
 const message = (agentId: string, over: Partial<NewMessage> & Pick<NewMessage, "contact" | "body">): NewMessage => ({
   agentId,
