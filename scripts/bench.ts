@@ -769,7 +769,7 @@ const printGuard = (g: GuardFigures): void => {
   memRows.push(["GuardState with 20 window entries", fmt(g.warmStates, 0), fmt(g.heapPerWarmGuardState, 0), a === undefined ? "-" : fmt(g.heapPerWarmGuardState / a.floorPerActor, 2), "-"])
   if (a !== undefined) {
     memRows.push([
-      "idle agent actor (AgentSupervisor, GetStatus)",
+      "idle agent actor (AgentRuntime, GetStatus)",
       fmt(a.actors, 0),
       fmt(a.heapPerActor, 0),
       fmt(a.heapPerActor / a.floorPerActor, 2),

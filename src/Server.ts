@@ -7,9 +7,9 @@ import * as Layer from "effect/Layer"
 import { createServer } from "node:http"
 import pkg from "../package.json" with { type: "json" }
 import { ProvidersLive } from "../layers/Providers.ts"
+import { AgentRuntimeLive } from "../layers/Runtime.ts"
 import { AgentPool } from "./agents/AgentPool.ts"
 import { AgentsRepo } from "./agents/AgentsRepo.ts"
-import { AgentSupervisor } from "./agents/AgentSupervisor.ts"
 import { Provisioning } from "./agents/Provisioning.ts"
 import { WhatsAppPool } from "./agents/WhatsAppPool.ts"
 import { AppConfig } from "./config/AppConfig.ts"
@@ -57,14 +57,14 @@ export const InfraLive = Layer.mergeAll(MigratedDatabase, PublicUrl.Default, Fet
 )
 
 /**
- * The domain: repositories, security, the agent supervisor, the inbound path
+ * The domain: repositories, security, the agent runtime, the inbound path
  * and the tool registry; needs provider ports.
  */
 export const DomainServices = ToolRegistryLive.pipe(
-  Layer.provideMerge(Inbound.Default),
+  Layer.provideMerge(Layer.merge(Inbound.Default, Erasure.Default)),
   Layer.provideMerge(InboundHooks.Default),
-  Layer.provideMerge(AgentSupervisor.Default),
-  Layer.provideMerge(Layer.mergeAll(Provisioning.Default, Outbound.Default, Retention.Default, Erasure.Default)),
+  Layer.provideMerge(AgentRuntimeLive),
+  Layer.provideMerge(Layer.mergeAll(Provisioning.Default, Outbound.Default, Retention.Default)),
   Layer.provideMerge(Layer.mergeAll(
     Authenticator.Default,
     MessagesRepo.Default,

@@ -9,7 +9,7 @@
  * 3. Heap bytes per idle agent *actor*: the domain of `TestDomain` (layers/Test.ts: in-memory PGlite,
  *    sandbox providers, AGENT_IDLE_SECONDS=3600), GUARD_BENCH_ACTORS `agent_channels` rows written
  *    directly (active, phone + email, as a provision leaves them), then one `GetStatus` per agent
- *    through `AgentSupervisor.send`: each actor loads its state, answers and stays alive, idle, until
+ *    through `AgentRuntime.send`: each actor loads its state, answers and stays alive, idle, until
  *    its TTL. heapUsed delta after GC / actors: the RcMap entry and its idle-TTL fiber, the actor's
  *    scope, mailbox, fiber and `AgentState` (AgentRecord + GuardState). Floor: the least an
  *    actor-per-agent design in Effect holds — a Map entry with a bounded queue and one fiber blocked
@@ -36,7 +36,7 @@ import * as Queue from "effect/Queue"
 import { randomUUID } from "node:crypto"
 import { TestDomain } from "../../layers/Test.ts"
 import { AgentId } from "../../schema/Ids.ts"
-import { AgentSupervisor } from "../../src/agents/AgentSupervisor.ts"
+import { AgentRuntime } from "../../src/agents/AgentRuntime.ts"
 import { GetStatus } from "../../src/agents/Commands.ts"
 import { UsageDashboard } from "../../src/billing/UsageDashboard.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
@@ -248,7 +248,7 @@ const CAPABILITIES = JSON.stringify({ phone: true, whatsapp: false, email: true,
 
 const actorProgram = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const supervisor = yield* AgentSupervisor
+  const runtime = yield* AgentRuntime
   const total = WARM_ACTORS + ACTORS
   const ids: Array<AgentId> = Array.from({ length: total }, (_, i) => AgentId.make(`bench-actor-${i}`))
   for (let i = 0; i < total; i += 1000) {
@@ -267,7 +267,7 @@ const actorProgram = Effect.gen(function*() {
     }`
   }
   const start = (id: AgentId) =>
-    supervisor.send(id, new GetStatus()).pipe(
+    runtime.send(id, new GetStatus()).pipe(
       Effect.catchAll((e) => Effect.dieMessage(`GetStatus(${id}) failed: ${e.message}`))
     )
   for (let i = 0; i < WARM_ACTORS; i++) yield* start(ids[i] as AgentId)
@@ -278,7 +278,7 @@ const actorProgram = Effect.gen(function*() {
   const startMs = performance.now() - t0
   gc()
   const after = process.memoryUsage().heapUsed
-  const alive = (yield* supervisor.activeAgents).length
+  const alive = (yield* runtime.activeAgents).length
   if (alive !== total) return yield* Effect.dieMessage(`expected ${total} live actors, found ${alive}`)
   return { actors: ACTORS, heapPerActor: (after - before) / ACTORS, startUsPerActor: (startMs * 1000) / ACTORS }
 })
@@ -336,7 +336,7 @@ const main = async () => {
     process.stdout.write(
       [
         `floor: Map entry + bounded queue + fiber blocked on Queue.take (${ACTORS}): ${kb(floorPerActor)}`,
-        `heap per idle agent actor (${ACTORS} actors via AgentSupervisor.send(GetStatus), provisioned-like rows): ` +
+        `heap per idle agent actor (${ACTORS} actors via AgentRuntime.send(GetStatus), provisioned-like rows): ` +
         `${kb(a.heapPerActor)} (start: ${a.startUsPerActor.toFixed(0)} µs per actor)`
       ].join("\n") + "\n"
     )

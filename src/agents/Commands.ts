@@ -22,8 +22,9 @@ import { ProvisionChannelsOutput } from "../../schema/tools/ProvisionChannels.ts
 
 /**
  * The protocol of an agent actor. Each command is a Schema request class, so
- * the same protocol can later run on @effect/cluster entities unchanged. Later
- * commands (send, call, limits) join this union.
+ * the same protocol runs on any agent runtime (in-process, or @effect/cluster
+ * entities) unchanged. Every per-agent state change and every paid action is
+ * one of these commands; `AgentBehavior` gives each its own typed handler.
  */
 export class Provision extends Schema.TaggedRequest<Provision>()("Provision", {
   failure: Schema.Union(AlreadyProvisioned, PoolExhausted, ProviderFailure),
@@ -92,4 +93,57 @@ export class SetLimits extends Schema.TaggedRequest<SetLimits>()("SetLimits", {
   payload: { patch: LimitsPatch, actor: Schema.String }
 }) {}
 
-export type AgentCommand = Provision | Deprovision | GetStatus | SendMessage | SetLimits
+/**
+ * An inbound message was accepted (its row and callback committed): the actor updates what it
+ * keeps about the contact (WhatsApp 24-hour window, channel counters) and handles the
+ * STOP/START/HELP keywords, whose confirmation reply is a metered send of this agent.
+ */
+export class InboundAccepted extends Schema.TaggedRequest<InboundAccepted>()("InboundAccepted", {
+  failure: Schema.Never,
+  success: Schema.Void,
+  payload: {
+    channel: MessageChannel,
+    /** The sender's address (PII: never logged). */
+    from: Schema.String,
+    /** The text, for keyword detection (PII: never logged, never stored by the actor). */
+    body: Schema.String,
+    /** A provider retry of a message accepted before: state is re-applied, nothing is sent. */
+    replay: Schema.Boolean
+  }
+}) {}
+
+/** A message's delivery status changed (provider status callback): cached channel counters are stale. */
+export class MessageStatusChanged extends Schema.TaggedRequest<MessageStatusChanged>()("MessageStatusChanged", {
+  failure: Schema.Never,
+  success: Schema.Void,
+  payload: { channel: Schema.optional(MessageChannel) }
+}) {}
+
+/** GDPR erasure: the actor drops everything it holds in memory about these spellings of a contact. */
+export class ForgetContact extends Schema.TaggedRequest<ForgetContact>()("ForgetContact", {
+  failure: Schema.Never,
+  success: Schema.Void,
+  payload: { variants: Schema.Array(Schema.String) }
+}) {}
+
+export type AgentCommand =
+  | Provision
+  | Deprovision
+  | GetStatus
+  | SendMessage
+  | SetLimits
+  | InboundAccepted
+  | MessageStatusChanged
+  | ForgetContact
+
+/** Every command class, e.g. for an RPC group (`Rpc.fromTaggedRequest`). */
+export const AgentCommands = [
+  Provision,
+  Deprovision,
+  GetStatus,
+  SendMessage,
+  SetLimits,
+  InboundAccepted,
+  MessageStatusChanged,
+  ForgetContact
+] as const

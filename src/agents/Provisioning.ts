@@ -1,9 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import { AlreadyProvisioned, NotFound, ProviderFailure } from "../../schema/Errors.ts"
 import type { DeprovisionChannelsOutput } from "../../schema/tools/DeprovisionChannels.ts"
 import type { ChannelStatusOutput } from "../../schema/tools/GetChannelStatus.ts"
@@ -19,22 +17,13 @@ import { WhatsAppSenders } from "../providers/WhatsAppSenders.ts"
 import { AgentTokens } from "../security/AgentTokens.ts"
 import { AgentPool } from "./AgentPool.ts"
 import { AgentsRepo } from "./AgentsRepo.ts"
+import type { ChannelCounters } from "./AgentMemoryRepo.ts"
 import type { AgentState } from "./AgentState.ts"
 import type { Deprovision, Provision } from "./Commands.ts"
 import { WhatsAppPool } from "./WhatsAppPool.ts"
 
 const toFailure = (e: ProviderError) =>
   new ProviderFailure({ provider: e.provider, message: `${e.operation} failed at the provider: ${e.reason}` })
-
-const Num = Schema.Union(Schema.Number, Schema.NumberFromString)
-const StatsRow = Schema.Struct({
-  monthlyMessages: Num,
-  emailSent: Num,
-  emailDelivered: Num,
-  callSeconds: Num,
-  monthlyCost: Num,
-  unused: Num
-})
 
 /**
  * What an agent actor does with its lifecycle commands. Runs only inside the
@@ -52,11 +41,10 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
     const email = yield* EmailProvider
     const voice = yield* VoiceOrchestrator
     const whatsapp = yield* WhatsAppSenders
-    const decodeStats = Schema.decodeUnknown(StatsRow)
     const guard = yield* AgentGuard
     const publicUrl = yield* PublicUrl
 
-    const provision = (state: AgentState, cmd: Provision) =>
+    const provision = Effect.fn("Provisioning.provision")((state: AgentState, cmd: Provision) =>
       Effect.gen(function*() {
         const { agentId } = state
         if (Option.isSome(state.record)) {
@@ -191,9 +179,9 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
           Effect.annotateLogs({ agentId, poolSlotsRemaining: output.poolSlotsRemaining })
         )
         return [output, { ...next, record: Option.filter(next.record, (r) => r.status === "active") }] as const
-      }).pipe(Effect.withSpan("Provisioning.provision", { attributes: { agentId: state.agentId } }))
+      }))
 
-    const deprovision = (state: AgentState, cmd: Deprovision) =>
+    const deprovision = Effect.fn("Provisioning.deprovision")((state: AgentState, cmd: Deprovision) =>
       Effect.gen(function*() {
         const { agentId } = state
         if (Option.isNone(state.record)) {
@@ -243,32 +231,19 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
         }
         yield* Effect.logInfo("agent deprovisioned").pipe(Effect.annotateLogs({ agentId }))
         return [output, { ...state, record: Option.none() }] as const
-      }).pipe(Effect.withSpan("Provisioning.deprovision", { attributes: { agentId: state.agentId } }))
+      }))
 
-    const status = (state: AgentState) =>
+    /** `comms_get_channel_status` from the actor's state and its cached counters (no database). */
+    const status = (state: AgentState, counters: ChannelCounters, now: number) =>
       Effect.gen(function*() {
         if (Option.isNone(state.record)) {
           return yield* new NotFound({ message: `agent ${state.agentId} is not provisioned` })
         }
         const r = state.record.value
-        const rows = yield* sql`SELECT
-            (SELECT count(*) FROM messages WHERE agent_id = ${r.agentId} AND channel = 'sms'
-               AND created_at >= date_trunc('month', now())) AS monthly_messages,
-            (SELECT count(*) FROM messages WHERE agent_id = ${r.agentId} AND channel = 'email'
-               AND direction = 'outbound') AS email_sent,
-            (SELECT count(*) FROM messages WHERE agent_id = ${r.agentId} AND channel = 'email'
-               AND direction = 'outbound' AND status IN ('sent', 'delivered')) AS email_delivered,
-            (SELECT coalesce(sum(duration_seconds), 0) FROM call_logs WHERE agent_id = ${r.agentId}) AS call_seconds,
-            (SELECT coalesce(sum(cost), 0) FROM usage_logs WHERE agent_id = ${r.agentId}
-               AND created_at >= date_trunc('month', now())) AS monthly_cost,
-            0 AS unused`.pipe(
-          Effect.flatMap((rows) => decodeStats(rows[0])),
-          Effect.orDie
-        )
-        const usage = guard.usage(state.guard, yield* Clock.currentTimeMillis)
+        const usage = guard.usage(state.guard, now)
         const channels: Mutable<ChannelStatusOutput["channels"]> = {}
         if ((r.capabilities.phone || r.capabilities.voiceAi) && r.phoneNumber !== null) {
-          channels.phone = { number: r.phoneNumber, status: "active", monthlyMessages: rows.monthlyMessages }
+          channels.phone = { number: r.phoneNumber, status: "active", monthlyMessages: counters.monthlyMessages }
         }
         if (r.capabilities.whatsapp) {
           const st = r.whatsappStatus === "active" || r.whatsappStatus === "rejected" ? r.whatsappStatus : "pending_review"
@@ -282,11 +257,11 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
           channels.email = {
             address: r.emailAddress,
             status: "active",
-            deliveryRate: rows.emailSent === 0 ? 1 : rows.emailDelivered / rows.emailSent
+            deliveryRate: counters.emailSent === 0 ? 1 : counters.emailDelivered / counters.emailSent
           }
         }
         if (r.capabilities.voiceAi) {
-          channels.voiceAi = { status: "active", totalCallMinutes: Math.round((rows.callSeconds / 60) * 100) / 100 }
+          channels.voiceAi = { status: "active", totalCallMinutes: Math.round((counters.callSeconds / 60) * 100) / 100 }
         }
         const output: ChannelStatusOutput = {
           agentId: r.agentId,
@@ -294,7 +269,7 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
           status: "active",
           provisionedAt: r.provisionedAt.toISOString(),
           channels,
-          monthlyCost: rows.monthlyCost,
+          monthlyCost: usage.spentThisMonth,
           rateLimits: {
             actionsThisMinute: usage.actionsThisMinute,
             actionsToday: usage.actionsToday,
@@ -303,7 +278,7 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
           }
         }
         return output
-      }).pipe(Effect.withSpan("Provisioning.status", { attributes: { agentId: state.agentId } }))
+      })
 
     return { provision, deprovision, status } as const
   })

@@ -5,7 +5,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { type ErrorBody, toErrorBody } from "../../schema/Errors.ts"
-import type { AgentSupervisor } from "../agents/AgentSupervisor.ts"
+import type { AgentRuntime } from "../agents/AgentRuntime.ts"
 import type { MessagesRepo } from "../messaging/MessagesRepo.ts"
 import type { UsageDashboard } from "../billing/UsageDashboard.ts"
 import { Authenticator } from "../security/Authenticator.ts"
@@ -20,7 +20,7 @@ import { GetUsageDashboard } from "./tools/GetUsageDashboard.ts"
 import { SetAgentLimits } from "./tools/SetAgentLimits.ts"
 
 /** Every tool this release registers: only tools that work. */
-export const AllTools: ReadonlyArray<Tool.Tool<Authenticator | AgentSupervisor | MessagesRepo | UsageDashboard>> = [
+export const AllTools: ReadonlyArray<Tool.Tool<Authenticator | AgentRuntime | MessagesRepo | UsageDashboard>> = [
   ProvisionChannels,
   DeprovisionChannels,
   GetChannelStatus,
@@ -53,7 +53,7 @@ const errorResult = (body: ErrorBody): CallToolResult => ({
 export const ToolRegistryLive = Layer.effect(
   ToolRegistry,
   Effect.gen(function*() {
-    const context = yield* Effect.context<Authenticator | AgentSupervisor | MessagesRepo | UsageDashboard>()
+    const context = yield* Effect.context<Authenticator | AgentRuntime | MessagesRepo | UsageDashboard>()
     const auth = yield* Authenticator
     const byName = new Map(AllTools.map((t) => [t.descriptor.name, t]))
     return ToolRegistry.of({

@@ -210,7 +210,9 @@ export class Inbound extends Effect.Service<Inbound>()("app/messaging/Inbound", 
                 n > 0 || left <= 0 ? Effect.succeed(n) : Effect.zipRight(Effect.sleep("200 millis"), attempt(left - 1))
               )
             )
-          return yield* attempt(RETRY_MISSING_ROW)
+          const updated = yield* attempt(RETRY_MISSING_ROW)
+          if (updated > 0) yield* hooks.afterStatus(agentId)
+          return updated
         }
         const ended = ["completed", "busy", "failed", "no-answer", "canceled"].includes(update.status)
         const rows = yield* sql`UPDATE call_logs SET status = ${update.status},

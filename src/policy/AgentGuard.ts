@@ -80,6 +80,12 @@ export interface OutboundAction {
   readonly provider?: string | undefined
   /** WhatsApp: a template message (outside the 24 h window). Unknown → reserved at the template price. */
   readonly template?: boolean | undefined
+  /**
+   * A confirmation the law requires or allows whatever the recipient's status (the STOP/START/HELP
+   * replies): exempt from opt-out, DNC, quiet hours and the per-contact cap; never from the rate
+   * windows or the spending caps.
+   */
+  readonly transactional?: boolean | undefined
 }
 
 export type LimitName = Windows.WindowName | Spend.SpendCap
@@ -211,6 +217,12 @@ const without = <V>(map: ReadonlyMap<string, V>, key: string, empty: ReadonlyMap
   const next = new Map(map)
   next.delete(key)
   return next
+}
+
+const dropFrom = <V>(map: ReadonlyMap<string, V>, drop: (key: string) => boolean, empty: ReadonlyMap<string, V>) => {
+  const next = new Map(map)
+  for (const k of map.keys()) if (drop(k)) next.delete(k)
+  return next.size === map.size ? map : next.size === 0 ? empty : next
 }
 
 const secondsCeil = (ms: number) => Math.ceil(ms / 1000)
@@ -361,11 +373,13 @@ export class AgentGuard extends Effect.Service<AgentGuard>()("app/policy/AgentGu
         const now = yield* Clock.currentTimeMillis
         const { agentId, limits } = state
         const location = action.channel === "email" ? NO_LOCATION : locateNumber(action.to)
+        const transactional = action.transactional === true
         const screen: ScreenRequest = {
           agentId,
           channel: action.channel,
           to: action.to,
-          internal: action.toAgentId !== null,
+          // internal recipients and transactional replies skip DNC and quiet hours
+          internal: action.toAgentId !== null || transactional,
           location
         }
         const today = Spend.utcDayStart(now)
@@ -403,7 +417,7 @@ export class AgentGuard extends Effect.Service<AgentGuard>()("app/policy/AgentGu
         const pureRefusal = ((): PureRefusal | undefined => {
           const quiet = compliance.quietVerdict(screen, now)
           if (quiet !== undefined) return { refusal: quiet }
-          if ((calls.get(callTo) ?? 0) >= contactCap) {
+          if (!transactional && (calls.get(callTo) ?? 0) >= contactCap) {
             const retryAfterSeconds = secondsCeil(Spend.nextUtcDay(now) - now)
             return {
               refusal: new ContactLimit({
@@ -453,7 +467,7 @@ export class AgentGuard extends Effect.Service<AgentGuard>()("app/policy/AgentGu
 
         if (pureRefusal !== undefined) {
           // opt-out and DNC come first in the order: look them up before reporting anything else
-          yield* compliance.screenLists(screen)
+          if (!transactional) yield* compliance.screenLists(screen)
           if (pureRefusal.breach !== undefined) {
             yield* recordBreach(agentId, pureRefusal.breach.limit, now, pureRefusal.breach.details)
           }
@@ -468,11 +482,11 @@ export class AgentGuard extends Effect.Service<AgentGuard>()("app/policy/AgentGu
               INSERT INTO action_events (id, agent_id, at, kind, channel, contact, reserved_cost, status)
               SELECT ${reservationId}, ${agentId}, ${new Date(now)}, ${action.kind}, ${action.channel}, ${callTo},
                 ${microsToDecimal(estimate.cost)}, 'reserved'
-              FROM flags WHERE NOT opted_out AND NOT dnc
+              FROM flags WHERE ${transactional} OR (NOT opted_out AND NOT dnc)
               RETURNING id
             )
           SELECT opted_out, dnc FROM flags`.pipe(Effect.flatMap(compliance.decodeFlags), Effect.orDie)
-        const listed = compliance.listsVerdict(row)
+        const listed = transactional ? undefined : compliance.listsVerdict(row)
         if (listed !== undefined) return yield* listed
 
         const nextPending = new Map(pending)
@@ -597,6 +611,25 @@ export class AgentGuard extends Effect.Service<AgentGuard>()("app/policy/AgentGu
       }
     }
 
+    /**
+     * The state without any per-recipient memory of these spellings of a contact (GDPR erasure:
+     * the database rows are gone; the live actor must not keep counting them).
+     */
+    const forgetContact = (state: GuardState, variants: ReadonlyArray<string>): GuardState => {
+      const keys = new Set(
+        variants.flatMap((v) => [v, normalizeContact(v)]).flatMap((v) => [`call:${v}`, `msg:${v}`])
+      )
+      const calls = state.calls.size === 0 ? state.calls : dropFrom(state.calls, (k) => keys.has(k), EMPTY_CALLS)
+      let pending = state.pending
+      const touched = [...state.pending].filter(([, r]) => r.callTo !== null && keys.has(r.callTo))
+      if (touched.length > 0) {
+        const next = new Map(state.pending)
+        for (const [id, r] of touched) next.set(id, { ...r, callTo: null })
+        pending = next
+      }
+      return calls === state.calls && pending === state.pending ? state : { ...state, calls, pending }
+    }
+
     /** The state with other limits (after `AgentLimits.set`, inside the actor). */
     const withLimits = (state: GuardState, limits: EffectiveLimits): GuardState => ({ ...state, limits })
 
@@ -622,6 +655,7 @@ export class AgentGuard extends Effect.Service<AgentGuard>()("app/policy/AgentGu
       usage,
       withLimits,
       reloadLimits,
+      forgetContact,
       handleInboundKeyword
     } as const
   }),

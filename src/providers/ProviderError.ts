@@ -5,6 +5,8 @@ export class ProviderError extends Data.TaggedError("ProviderError")<{
   readonly provider: string
   readonly operation: string
   readonly reason: string
+  /** The request left and no answer came back: it may have taken effect (never resend blindly). */
+  readonly unknownOutcome?: boolean
   readonly cause?: unknown
 }> {
   override get message() {

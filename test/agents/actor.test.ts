@@ -9,7 +9,7 @@ import { SandboxLive } from "../../layers/Sandbox.ts"
 import { TestDomain } from "../../layers/Test.ts"
 import { provisionCommand, type ProvisionFields } from "../support/agents.ts"
 import { AgentPool } from "../../src/agents/AgentPool.ts"
-import { AgentSupervisor } from "../../src/agents/AgentSupervisor.ts"
+import { AgentRuntime } from "../../src/agents/AgentRuntime.ts"
 import { Deprovision, GetStatus } from "../../src/agents/Commands.ts"
 import { Telephony } from "../../src/providers/Telephony.ts"
 
@@ -35,32 +35,32 @@ describe("agent actors", () => {
   })((it) => {
     it.effect("a crashed actor answers the defect, restarts, and rebuilds its state from the database", () =>
       Effect.gen(function*() {
-        const supervisor = yield* AgentSupervisor
+        const runtime = yield* AgentRuntime
         const pool = yield* AgentPool
         const id = AgentId.make("crash-1")
         const before = yield* pool.status
-        const first = yield* Effect.exit(supervisor.send(id, provision()))
+        const first = yield* Effect.exit(runtime.send(id, provision()))
         expect(Exit.isFailure(first) && Exit.causeOption(first).pipe(Option.map((c) => c._tag))).toEqual(Option.some("Die"))
         // the pool slot taken before the crash was given back, nothing was half-written
         expect(yield* pool.status).toEqual(before)
-        expect(yield* Effect.exit(supervisor.send(id, new GetStatus()))).toMatchObject({ _tag: "Failure" })
-        expect(yield* supervisor.restarts(id)).toBe(1)
+        expect(yield* Effect.exit(runtime.send(id, new GetStatus()))).toMatchObject({ _tag: "Failure" })
+        expect(yield* runtime.restarts(id)).toBe(1)
         // the restarted actor works: same agent provisions now, and its state survives passivation
-        const out = yield* supervisor.send(id, provision())
+        const out = yield* runtime.send(id, provision())
         expect(out.channels.phone?.number).toMatch(/^\+1/)
-        yield* supervisor.passivate(id)
-        expect(yield* supervisor.activeAgents).not.toContain(id)
-        const status = yield* supervisor.send(id, new GetStatus())
+        yield* runtime.passivate(id)
+        expect(yield* runtime.activeAgents).not.toContain(id)
+        const status = yield* runtime.send(id, new GetStatus())
         expect(status.channels.phone?.number).toBe(out.channels.phone?.number)
-        expect(yield* supervisor.restarts(id)).toBe(0)
+        expect(yield* runtime.restarts(id)).toBe(0)
       }))
 
     it.effect("one agent's commands are serialized: concurrent provisions of the same agent → one wins", () =>
       Effect.gen(function*() {
-        const supervisor = yield* AgentSupervisor
+        const runtime = yield* AgentRuntime
         const id = AgentId.make("serial-1")
         const results = yield* Effect.all(
-          Array.from({ length: 8 }, () => Effect.either(supervisor.send(id, provision()))),
+          Array.from({ length: 8 }, () => Effect.either(runtime.send(id, provision()))),
           { concurrency: "unbounded" }
         )
         const wins = results.filter((r) => r._tag === "Right")
@@ -68,25 +68,25 @@ describe("agent actors", () => {
         expect(results.filter((r) => r._tag === "Left").map((r) => r._tag === "Left" && r.left._tag)).toEqual(
           Array(7).fill("AlreadyProvisioned")
         )
-        const gone = yield* supervisor.send(id, new Deprovision({ releaseNumber: false, actor: "master" }))
+        const gone = yield* runtime.send(id, new Deprovision({ releaseNumber: false, actor: "master" }))
         expect(gone.tokensRevoked).toBe(1)
         // without releaseNumber the number stays reserved for this agent and comes back on re-provisioning
-        const back = yield* supervisor.send(id, provision())
+        const back = yield* runtime.send(id, provision())
         const won = wins[0]
         expect(won?._tag === "Right" && back.channels.phone?.number).toBe(won?._tag === "Right" && won.right.channels.phone?.number)
       }))
 
     it.effect("different agents run in parallel and each gets its own number", () =>
       Effect.gen(function*() {
-        const supervisor = yield* AgentSupervisor
+        const runtime = yield* AgentRuntime
         const outs = yield* Effect.forEach(
           ["p-1", "p-2", "p-3", "p-4", "p-5"],
-          (id) => supervisor.send(AgentId.make(id), provision()),
+          (id) => runtime.send(AgentId.make(id), provision()),
           { concurrency: "unbounded" }
         )
         expect(new Set(outs.map((o) => o.channels.phone?.number)).size).toBe(5)
         expect(new Set(outs.map((o) => o.channels.email?.address)).size).toBe(5)
-        expect((yield* supervisor.activeAgents).length).toBeGreaterThanOrEqual(5)
+        expect((yield* runtime.activeAgents).length).toBeGreaterThanOrEqual(5)
       }))
   })
 })

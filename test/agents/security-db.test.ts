@@ -13,7 +13,7 @@ import { inject } from "vitest"
 import { AgentId } from "../../schema/Ids.ts"
 import { TEST_MASTER_TOKEN, TestDomain } from "../../layers/Test.ts"
 import { AgentPool } from "../../src/agents/AgentPool.ts"
-import { AgentSupervisor } from "../../src/agents/AgentSupervisor.ts"
+import { AgentRuntime } from "../../src/agents/AgentRuntime.ts"
 import { Provision } from "../../src/agents/Commands.ts"
 import { AuditLog } from "../../src/observability/AuditLog.ts"
 import { AgentTokens } from "../../src/security/AgentTokens.ts"
@@ -26,7 +26,7 @@ let seq = 0
 const newAgent = (label: string) =>
   Effect.gen(function*() {
     const id = AgentId.make(`${label}-${++seq}`)
-    const out = yield* (yield* AgentSupervisor).send(
+    const out = yield* (yield* AgentRuntime).send(
       id,
       new Provision({
         displayName: label,

@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { AgentId } from "../../schema/Ids.ts"
 import { TestDomain } from "../../layers/Test.ts"
-import { AgentSupervisor } from "../../src/agents/AgentSupervisor.ts"
+import { AgentRuntime } from "../../src/agents/AgentRuntime.ts"
 import { SendMessage } from "../../src/agents/Commands.ts"
 import { MessagesRepo } from "../../src/messaging/MessagesRepo.ts"
 import { WhatsAppTemplates } from "../../src/messaging/WhatsAppTemplates.ts"
@@ -15,7 +15,7 @@ import { provisionAgent } from "../support/agents.ts"
 const provision = provisionAgent
 
 const send = (id: string, msg: ConstructorParameters<typeof SendMessage>[0]) =>
-  Effect.flatMap(AgentSupervisor, (s) => s.send(AgentId.make(id), new SendMessage(msg)))
+  Effect.flatMap(AgentRuntime, (s) => s.send(AgentId.make(id), new SendMessage(msg)))
 
 const failureTag = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.map(Effect.exit(effect), (exit) =>

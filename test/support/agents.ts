@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import { AgentId } from "../../schema/Ids.ts"
-import { AgentSupervisor } from "../../src/agents/AgentSupervisor.ts"
+import { AgentRuntime } from "../../src/agents/AgentRuntime.ts"
 import { Provision } from "../../src/agents/Commands.ts"
 
 export type ProvisionFields = ConstructorParameters<typeof Provision>[0]
@@ -20,4 +20,4 @@ export const provisionCommand = (extra: Partial<ProvisionFields> = {}) =>
 
 /** Provisions `id` through its actor (no HTTP). */
 export const provisionAgent = (id: string, extra: Partial<ProvisionFields> = {}) =>
-  Effect.flatMap(AgentSupervisor, (s) => s.send(AgentId.make(id), provisionCommand({ displayName: id, ...extra })))
+  Effect.flatMap(AgentRuntime, (s) => s.send(AgentId.make(id), provisionCommand({ displayName: id, ...extra })))

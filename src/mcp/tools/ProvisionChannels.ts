@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import { ProvisionChannelsInput, ProvisionChannelsOutput } from "../../../schema/tools/ProvisionChannels.ts"
-import { AgentSupervisor } from "../../agents/AgentSupervisor.ts"
+import { AgentRuntime } from "../../agents/AgentRuntime.ts"
 import { Provision } from "../../agents/Commands.ts"
 import { Authenticator } from "../../security/Authenticator.ts"
 import * as Tool from "../Tool.ts"
@@ -18,8 +18,8 @@ export const ProvisionChannels = Tool.make({
     Effect.gen(function*() {
       const auth = yield* Authenticator
       yield* auth.requireMaster(principal, "registering a new agent")
-      const supervisor = yield* AgentSupervisor
-      return yield* supervisor.send(
+      const runtime = yield* AgentRuntime
+      return yield* runtime.send(
         input.agentId,
         new Provision({
           displayName: input.displayName,

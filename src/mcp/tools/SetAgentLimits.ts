@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import { SetAgentLimitsInput, SetAgentLimitsOutput } from "../../../schema/tools/Usage.ts"
-import { AgentSupervisor } from "../../agents/AgentSupervisor.ts"
+import { AgentRuntime } from "../../agents/AgentRuntime.ts"
 import { SetLimits } from "../../agents/Commands.ts"
 import { Authenticator } from "../../security/Authenticator.ts"
 import * as Tool from "../Tool.ts"
@@ -18,7 +18,7 @@ export const SetAgentLimits = Tool.make({
     Effect.gen(function*() {
       const auth = yield* Authenticator
       yield* auth.requireMaster(principal, "changing an agent's limits")
-      const supervisor = yield* AgentSupervisor
-      return yield* supervisor.send(input.agentId, new SetLimits({ patch: input.limits, actor: "master" }))
+      const runtime = yield* AgentRuntime
+      return yield* runtime.send(input.agentId, new SetLimits({ patch: input.limits, actor: "master" }))
     })
 })

@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
 import type { Forbidden } from "../../../schema/Errors.ts"
 import type { AgentId } from "../../../schema/Ids.ts"
-import { AgentSupervisor } from "../../agents/AgentSupervisor.ts"
+import { AgentRuntime } from "../../agents/AgentRuntime.ts"
 import type { AgentCommand } from "../../agents/Commands.ts"
 import { type Principal, Authenticator } from "../../security/Authenticator.ts"
 
@@ -17,11 +17,11 @@ export const sendAsAgent = <C extends AgentCommand>(
 ): Effect.Effect<
   Schema.WithResult.Success<C>,
   Schema.WithResult.Failure<C> | Forbidden,
-  Authenticator | AgentSupervisor
+  Authenticator | AgentRuntime
 > =>
   Effect.gen(function*() {
     const auth = yield* Authenticator
     yield* auth.authorizeAgent(principal, agentId)
-    const supervisor = yield* AgentSupervisor
-    return yield* supervisor.send(agentId, command)
+    const runtime = yield* AgentRuntime
+    return yield* runtime.send(agentId, command)
   })
