@@ -531,30 +531,29 @@ export class AgentGuard extends Effect.Service<AgentGuard>()("app/policy/AgentGu
             ...outcome.metadata
           })
           const at = new Date(now)
+          const contact = reservation?.callTo?.replace(/^(call|msg):/, "") ?? ""
+          // one statement: the reservation settles, the usage is logged once (id = reservation id),
+          // and the contact's daily count moves only when the log row is new
+          const counted = contact.length > 0
+            ? sql`, counted AS (
+                INSERT INTO contact_frequency (agent_id, contact_number, channel, action_date)
+                SELECT ${state.agentId}, ${contact}, ${outcome.channel}, ${at.toISOString().slice(0, 10)} FROM logged
+                ON CONFLICT (agent_id, contact_number, channel, action_date)
+                DO UPDATE SET action_count = contact_frequency.action_count + 1
+              )`
+            : sql``
           const inserted = yield* sql`WITH settled AS (
               UPDATE action_events SET status = 'settled', actual_cost = ${microsToDecimal(cost)}, settled_at = ${at}
               WHERE id = ${id} AND status IN ('reserved', 'expired') RETURNING id
-            )
-            INSERT INTO usage_logs (id, agent_id, action_type, channel, cost, provider, external_id, metadata, created_at)
-            VALUES (${id}, ${state.agentId}, ${outcome.actionType}, ${outcome.channel}, ${microsToDecimal(cost)},
-              ${outcome.provider}, ${outcome.externalId}, ${metadata}, ${at})
-            ON CONFLICT (id) DO NOTHING RETURNING id`
-          // logged now (not a repeated settle): it counts as spent, and towards the contact's daily count
-          if (inserted.length > 0) {
-            spend = Spend.book(spend, cost)
-            const contact = reservation?.callTo?.replace(/^(call|msg):/, "")
-            if (contact !== undefined && contact.length > 0) {
-              yield* sql`INSERT INTO contact_frequency ${
-                sql.insert({
-                  agentId: state.agentId,
-                  contactNumber: contact,
-                  channel: outcome.channel,
-                  actionDate: at.toISOString().slice(0, 10)
-                })
-              } ON CONFLICT (agent_id, contact_number, channel, action_date)
-                DO UPDATE SET action_count = contact_frequency.action_count + 1`
-            }
-          }
+            ), logged AS (
+              INSERT INTO usage_logs (id, agent_id, action_type, channel, cost, provider, external_id, metadata, created_at)
+              VALUES (${id}, ${state.agentId}, ${outcome.actionType}, ${outcome.channel}, ${microsToDecimal(cost)},
+                ${outcome.provider}, ${outcome.externalId}, ${metadata}, ${at})
+              ON CONFLICT (id) DO NOTHING RETURNING id
+            )${counted}
+            SELECT id FROM logged`
+          // logged now (not a repeated settle): it counts as spent
+          if (inserted.length > 0) spend = Spend.book(spend, cost)
         } else {
           yield* sql`UPDATE action_events SET status = 'failed', settled_at = ${new Date(now)}
             WHERE id = ${id} AND status = 'reserved'`
