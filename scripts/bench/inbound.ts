@@ -158,6 +158,8 @@ export interface Receiver {
   readonly callbackUrl: string
   /** Distinct deliveries (by webhook-id) per agentId so far. */
   readonly count: (agentId: string) => number
+  /** Distinct deliveries, all agents. */
+  readonly total: () => number
   /** When (nowMs) the first delivery of each providerMessageId arrived. */
   readonly arrivals: ReadonlyMap<string, number>
   /** Deliveries whose signature did not verify, or that were not JSON callbacks. */
@@ -227,6 +229,7 @@ export const startReceiver = (secret: string): Promise<Receiver> =>
         port,
         callbackUrl: `http://127.0.0.1:${port}/agents/{agentId}/inbound`,
         count: (agentId) => perAgent.get(agentId) ?? 0,
+        total: () => seen.size,
         arrivals,
         rejected: () => rejected,
         repeats: () => repeats,
