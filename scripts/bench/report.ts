@@ -147,8 +147,8 @@ const printSummary = (sections: ReadonlyArray<Section>): number => {
       if (ok !== true) failures++
       body.push([
         v.qualifier.length > 0 ? `${row.measure} (${v.qualifier})` : row.measure,
-        `${fmt(v.value, row.digits)} ${row.unit}`,
-        `${fmt(v.floor, row.digits)} ${row.unit}`,
+        Number.isFinite(v.value) ? `${fmt(v.value, row.digits)} ${row.unit}` : "-",
+        Number.isFinite(v.floor) ? `${fmt(v.floor, row.digits)} ${row.unit}` : "-",
         v.floorLabel,
         Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "-",
         targetText(row.target, row.unit),
