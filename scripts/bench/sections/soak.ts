@@ -107,10 +107,12 @@ export const runSoak = async (minutes: number): Promise<boolean> => {
       samples.push(s)
       log(`soak: ${s.t.toFixed(0)} s, RSS ${s.rssMb.toFixed(0)} MB, sends ${s.sends}, inbound ${s.inbound}, callbacks ${s.delivered}`)
     }
+    // a loader that fails outright (e.g. cannot connect) counts as an error; the others go on
+    const guarded = (p: Promise<void>) => p.catch((e: unknown) => noteError(counters, e instanceof Error ? e.message : String(e)))
     const load = Promise.all([
       ...Array.from({ length: cfg.soakSenders }, (_, i) =>
-        sender(server, senders[i % senders.length] as Provisioned, senders[(i + 1) % senders.length] as Provisioned, counters, stopped)),
-      posters(server, target, counters, stopped)
+        guarded(sender(server, senders[i % senders.length] as Provisioned, senders[(i + 1) % senders.length] as Provisioned, counters, stopped))),
+      guarded(posters(server, target, counters, stopped))
     ])
     while (nowMs() - t0 < durationMs) {
       await sleep(Math.min(cfg.soakSampleS * 1000, Math.max(0, durationMs - (nowMs() - t0))))
