@@ -163,6 +163,8 @@ export const runSoak = async (minutes: number): Promise<boolean> => {
       `  RSS MB (t since load start): start ${rss0.toFixed(0)} | ${series(samples)} | after drain ${rssEnd.toFixed(0)}`,
       `  after warm-up (${warmupS.toFixed(0)} s, ${steady.length} samples): first ${fmt(first?.rssMb ?? Number.NaN, 0)} MB, ` +
       `last ${fmt(last?.rssMb ?? Number.NaN, 0)} MB, slope ${fmt(slopeMbMin, 2)} MB/min (limit ${cfg.soakMaxSlope})`,
+      `  callbacks: ${fmt(deliveredAtStop / loadS, 1)}/s delivered during the load; receiver rejected ${server.receiver.rejected()}, ` +
+      `repeated ${server.receiver.repeats()}`,
       `  callbacks: expected ${expected} (sends + inbound); delivered ${deliveredAtStop} when the load stopped, ` +
       `${after5.n ?? "-"} 5 s later; ` +
       (drainedAt === undefined
