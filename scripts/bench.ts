@@ -33,7 +33,8 @@
  *   soak       mixed load for MINUTES (see scripts/bench/sections/soak.ts): RSS slope after warm-up,
  *              callback backlog drain time, errors
  *
- * A default run takes ~6–8 minutes on a 2-core machine. Counts (environment):
+ * A default run took 11 minutes on 2 cores shared at load average 9–16 (roughly half that when idle); the
+ * memory section (10,000 agents started one by one) is most of it. Counts (environment):
  *
  *   BENCH_N / BENCH_WARMUP      MCP floor: sequential no-op calls / warm-up before each sequential run (2000 / 200)
  *   BENCH_M                     timed provisions, at most 300 (200)
