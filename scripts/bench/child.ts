@@ -1,8 +1,28 @@
-/** Child processes of `npm run bench`: spawned with piped output, always killed. */
+/**
+ * Child processes of `npm run bench`: spawned with piped output and an IPC
+ * channel, always killed. Each child preloads scripts/bench/probe.ts, so its
+ * CPU time and memory can be asked for (`usage`).
+ */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
+import * as path from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
+import { fileURLToPath } from "node:url"
+
+/** The repository root. */
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+
+const probeScript = path.join(root, "scripts/bench/probe.ts")
+
+/** A child's own account of its resources (scripts/bench/probe.ts). */
+export interface Usage {
+  /** User + system CPU time so far, ms. */
+  readonly cpuMs: number
+  /** Resident set size, bytes. */
+  readonly rss: number
+  readonly heapUsed: number
+}
 
 export interface Child {
   readonly name: string
@@ -15,6 +35,11 @@ export interface Child {
   readonly lineCounts: () => ReadonlyMap<string, number>
   /** A few distinct `event` texts of JSON log lines, with counts. */
   readonly events: () => ReadonlyMap<string, number>
+  /**
+   * CPU and memory of the child, from its probe (IPC); where the probe does not answer within
+   * 2 s, CPU from /proc/<pid>/stat (10 ms ticks) and RSS from /proc/<pid>/status.
+   */
+  readonly usage: () => Promise<Usage>
   /**
    * SIGTERM, then SIGKILL after `graceMs`; resolves when the child has exited, saying how
    * long that took and whether SIGKILL was needed (undefined when it had already exited).
@@ -45,17 +70,52 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   })
 }
 
+/**
+ * Spawns `node [nodeArgs] --import tsx --import probe.ts <script>` in the
+ * repository root with `env` added to this process's environment.
+ */
 export const spawnChild = (
   name: string,
-  args: ReadonlyArray<string>,
+  script: string,
   env: Readonly<Record<string, string>>,
-  cwd: string
+  nodeArgs: ReadonlyArray<string> = []
 ): Child => {
-  const proc = spawn(process.execPath, [...args], {
-    cwd,
+  const proc = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "--import", probeScript, path.join(root, script)], {
+    cwd: root,
     env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"]
+    stdio: ["ignore", "pipe", "pipe", "ipc"]
   })
+  const usageWaiters: Array<(u: Usage) => void> = []
+  proc.on("message", (m: unknown) => {
+    if (typeof m !== "object" || m === null || Reflect.get(m, "probe") !== "usage") return
+    const cpuUs: unknown = Reflect.get(m, "cpuUs")
+    const rss: unknown = Reflect.get(m, "rss")
+    const heapUsed: unknown = Reflect.get(m, "heapUsed")
+    const waiter = usageWaiters.shift()
+    if (waiter !== undefined && typeof cpuUs === "number" && typeof rss === "number" && typeof heapUsed === "number") {
+      waiter({ cpuMs: cpuUs / 1000, rss, heapUsed })
+    }
+  })
+  const usageFromProc = (): Usage => ({
+    cpuMs: processCpuMs(proc.pid) ?? Number.NaN,
+    rss: processRssBytes(proc.pid) ?? Number.NaN,
+    heapUsed: Number.NaN
+  })
+  const usage = (): Promise<Usage> =>
+    new Promise((resolve) => {
+      if (!proc.connected) return resolve(usageFromProc())
+      const timer = setTimeout(() => {
+        const i = usageWaiters.indexOf(done)
+        if (i >= 0) usageWaiters.splice(i, 1)
+        resolve(usageFromProc())
+      }, 2000)
+      const done = (u: Usage) => {
+        clearTimeout(timer)
+        resolve(u)
+      }
+      usageWaiters.push(done)
+      proc.send("usage")
+    })
   const lines: Array<string> = []
   const counts = new Map<string, number>()
   const events = new Map<string, number>()
@@ -107,6 +167,7 @@ export const spawnChild = (
     proc,
     tail,
     lineCounts: () => counts,
+    usage,
     events: () => events,
     waitForLine: (re, timeoutMs) =>
       new Promise((resolve, reject) => {
@@ -218,5 +279,37 @@ export const processCpuMs = (pid: number | undefined): number | undefined => {
     return ((utime + stime) * 1000) / ticksPerSecond()
   } catch {
     return undefined
+  }
+}
+
+/** Resident set size (bytes) of a process, from `/proc/<pid>/status`; undefined where not available. */
+export const processRssBytes = (pid: number | undefined): number | undefined => {
+  if (pid === undefined) return undefined
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))
+    return m === null ? undefined : Number(m[1]) * 1024
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Runs a bench child (with --expose-gc) that prints one `<TAG>_JSON {...}`
+ * line; returns the parsed JSON and how long the child ran.
+ */
+export const runJsonChild = async (
+  name: string,
+  script: string,
+  tag: string,
+  env: Readonly<Record<string, string>>
+): Promise<{ readonly json: unknown; readonly ms: number }> => {
+  const started = Date.now()
+  const child = spawnChild(name, script, env, ["--expose-gc"])
+  try {
+    const m = await child.waitForLine(new RegExp(`^${tag}_JSON (.*)$`), 900_000)
+    const json: unknown = JSON.parse(m[1] ?? "null")
+    return { json, ms: Date.now() - started }
+  } finally {
+    await child.kill()
   }
 }

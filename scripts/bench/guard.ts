@@ -6,19 +6,15 @@
  *    next to the floor of the same database: one `SELECT 1` and one single-row INSERT.
  * 2. Heap bytes per idle GuardState at 10,000 agents (states made by `load`, i.e. after the DB round
  *    trips an actor start does), measured as the heapUsed delta after GC.
- * 3. Heap bytes per idle agent *actor*: the domain of `TestDomain` (layers/Test.ts: in-memory PGlite,
- *    sandbox providers, AGENT_IDLE_SECONDS=3600), GUARD_BENCH_ACTORS `agent_channels` rows written
- *    directly (active, phone + email, as a provision leaves them), then one `GetStatus` per agent
- *    through `AgentRuntime.send`: each actor loads its state, answers and stays alive, idle, until
- *    its TTL. heapUsed delta after GC / actors: the RcMap entry and its idle-TTL fiber, the actor's
- *    scope, mailbox, fiber and `AgentState` (AgentRecord + GuardState). Floor: the least an
- *    actor-per-agent design in Effect holds — a Map entry with a bounded queue and one fiber blocked
- *    on `Queue.take`.
- *
  *   node --expose-gc --import tsx scripts/bench/guard.ts
  *
+ * Heap per idle agent (the whole actor, not only its GuardState) is scripts/bench/memory.ts.
+ *
+ * Internal APIs used: `AgentGuard` (`load`, `admit`, `settle`, `initialState`), `UsageDashboard.setLimits`,
+ * `Database.layerPglite`, `Migrations`.
+ *
  * Environment: GUARD_BENCH_N (admit+settle pairs, default 5000), GUARD_BENCH_AGENTS (idle states,
- * default 10000), GUARD_BENCH_ACTORS (idle actors, default 10000; 0 skips part 3).
+ * default 10000; 0 skips part 2).
  *
  * Prints readable lines, then one line `GUARD_JSON {...}` with every figure (read by `npm run bench`).
  */
@@ -31,13 +27,8 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
-import * as Fiber from "effect/Fiber"
-import * as Queue from "effect/Queue"
 import { randomUUID } from "node:crypto"
-import { TestDomain } from "../../layers/Test.ts"
 import { AgentId } from "../../schema/Ids.ts"
-import { AgentRuntime } from "../../src/agents/AgentRuntime.ts"
-import { GetStatus } from "../../src/agents/Commands.ts"
 import { UsageDashboard } from "../../src/billing/UsageDashboard.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import * as Database from "../../src/db/Database.ts"
@@ -52,10 +43,7 @@ const envInt = (name: string, fallback: number, min = 1): number => {
   return Number.isInteger(n) && n >= min ? n : fallback
 }
 const N = envInt("GUARD_BENCH_N", 5000)
-const IDLE = envInt("GUARD_BENCH_AGENTS", 10_000)
-const ACTORS = envInt("GUARD_BENCH_ACTORS", 10_000, 0)
-/** Actors started (and kept) before the measured ones, so the code paths are warm. */
-const WARM_ACTORS = 200
+const IDLE = envInt("GUARD_BENCH_AGENTS", 10_000, 0)
 const BUSY_AGENTS = 50
 const WARMUP = 300
 
@@ -242,75 +230,6 @@ const program = Effect.gen(function*() {
 
 type GuardFigures = Effect.Effect.Success<typeof program>
 
-// ── 3. heap per idle actor ──
-
-const CAPABILITIES = JSON.stringify({ phone: true, whatsapp: false, email: true, voiceAi: false })
-
-const actorProgram = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
-  const runtime = yield* AgentRuntime
-  const total = WARM_ACTORS + ACTORS
-  const ids: Array<AgentId> = Array.from({ length: total }, (_, i) => AgentId.make(`bench-actor-${i}`))
-  for (let i = 0; i < total; i += 1000) {
-    yield* sql`INSERT INTO agent_channels ${
-      sql.insert(ids.slice(i, i + 1000).map((agentId, j) => ({
-        agentId,
-        displayName: "Bench",
-        country: "US",
-        capabilities: CAPABILITIES,
-        phoneNumber: `+1${2_025_550_000 + ((i + j) % 10_000)}`,
-        emailAddress: `${agentId}@agents.sandbox.test`,
-        systemPrompt: "You are a bench agent",
-        greeting: "Hi",
-        status: "active"
-      })))
-    }`
-  }
-  const start = (id: AgentId) =>
-    runtime.send(id, new GetStatus()).pipe(
-      Effect.catchAll((e) => Effect.dieMessage(`GetStatus(${id}) failed: ${e.message}`))
-    )
-  for (let i = 0; i < WARM_ACTORS; i++) yield* start(ids[i] as AgentId)
-  gc()
-  const before = process.memoryUsage().heapUsed
-  const t0 = performance.now()
-  for (let i = WARM_ACTORS; i < total; i++) yield* start(ids[i] as AgentId)
-  const startMs = performance.now() - t0
-  gc()
-  const after = process.memoryUsage().heapUsed
-  const alive = (yield* runtime.activeAgents).length
-  if (alive !== total) return yield* Effect.dieMessage(`expected ${total} live actors, found ${alive}`)
-  return { actors: ACTORS, heapPerActor: (after - before) / ACTORS, startUsPerActor: (startMs * 1000) / ACTORS }
-})
-
-/** Floor: a Map entry per agent holding a bounded queue and a fiber blocked on `Queue.take`. */
-const fiberFloor = Effect.gen(function*() {
-  const warm = new Map<string, { queue: Queue.Queue<number>; fiber: Fiber.RuntimeFiber<number> }>()
-  const held = new Map<string, { queue: Queue.Queue<number>; fiber: Fiber.RuntimeFiber<number> }>()
-  const make = (into: typeof held, key: string) =>
-    Effect.gen(function*() {
-      const queue = yield* Queue.bounded<number>(1024)
-      const fiber = yield* Effect.forkDaemon(Queue.take(queue))
-      into.set(key, { queue, fiber })
-    })
-  for (let i = 0; i < WARM_ACTORS; i++) yield* make(warm, `warm-${i}`)
-  yield* Effect.yieldNow()
-  gc()
-  const before = process.memoryUsage().heapUsed
-  for (let i = 0; i < ACTORS; i++) yield* make(held, `bench-actor-${i}`)
-  yield* Effect.yieldNow()
-  gc()
-  const after = process.memoryUsage().heapUsed
-  const alive = [...held.values()].filter((a) => a.fiber.unsafePoll() === null).length
-  for (const a of [...warm.values(), ...held.values()]) yield* Fiber.interrupt(a.fiber)
-  if (alive !== ACTORS) return yield* Effect.dieMessage(`floor: expected ${ACTORS} blocked fibers, found ${alive}`)
-  return (after - before) / ACTORS
-})
-
-const actorLayer = TestDomain({ env: { AGENT_IDLE_SECONDS: "3600", INITIAL_AGENT_POOL_SIZE: String(WARM_ACTORS + ACTORS + 10) } })
-
-const kb = (bytes: number) => `${bytes.toFixed(0)} bytes (${(bytes / 1024).toFixed(1)} KiB)`
-
 const main = async () => {
   const g: GuardFigures = await Effect.runPromise(
     program.pipe(Effect.provide(Layer.merge(Live, TestContext.TestContext)), Effect.scoped)
@@ -328,20 +247,7 @@ const main = async () => {
     `heap per GuardState holding 20 window entries (${g.warmStates}): ${g.heapPerWarmGuardState.toFixed(0)} bytes`
   ]
   process.stdout.write(out.join("\n") + "\n")
-  let actors: { actors: number; heapPerActor: number; startUsPerActor: number; floorPerActor: number } | undefined
-  if (ACTORS > 0) {
-    const floorPerActor = await Effect.runPromise(fiberFloor)
-    const a = await Effect.runPromise(actorProgram.pipe(Effect.provide(actorLayer), Effect.scoped))
-    actors = { ...a, floorPerActor }
-    process.stdout.write(
-      [
-        `floor: Map entry + bounded queue + fiber blocked on Queue.take (${ACTORS}): ${kb(floorPerActor)}`,
-        `heap per idle agent actor (${ACTORS} actors via AgentRuntime.send(GetStatus), provisioned-like rows): ` +
-        `${kb(a.heapPerActor)} (start: ${a.startUsPerActor.toFixed(0)} µs per actor)`
-      ].join("\n") + "\n"
-    )
-  }
-  process.stdout.write(`GUARD_JSON ${JSON.stringify({ ...g, actors })}\n`)
+  process.stdout.write(`GUARD_JSON ${JSON.stringify(g)}\n`)
 }
 
 main().then(

@@ -107,6 +107,8 @@ export const postAll = async (opts: {
   readonly port: number
   readonly posts: ReadonlyArray<SignedPost>
   readonly concurrency: number
+  /** Called as each post is answered, with its HTTP status (0 = network error). */
+  readonly onAnswer?: (status: number) => void
 }): Promise<PostRun> => {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency })
   const latencies: Array<number> = []
@@ -126,6 +128,7 @@ export const postAll = async (opts: {
         const out = await postOnce(agent, opts.host, opts.port, p)
         latencies.push(nowMs() - t)
         statuses.set(out.status, (statuses.get(out.status) ?? 0) + 1)
+        opts.onAnswer?.(out.status)
         if ((out.status < 200 || out.status >= 300) && failures.length < 5) {
           const line = `${out.status} ${out.body.slice(0, 200)}`
           if (!failures.includes(line)) failures.push(line)
@@ -158,6 +161,8 @@ export interface Receiver {
   readonly callbackUrl: string
   /** Distinct deliveries (by webhook-id) per agentId so far. */
   readonly count: (agentId: string) => number
+  /** Distinct deliveries, all agents. */
+  readonly total: () => number
   /** When (nowMs) the first delivery of each providerMessageId arrived. */
   readonly arrivals: ReadonlyMap<string, number>
   /** Deliveries whose signature did not verify, or that were not JSON callbacks. */
@@ -227,6 +232,7 @@ export const startReceiver = (secret: string): Promise<Receiver> =>
         port,
         callbackUrl: `http://127.0.0.1:${port}/agents/{agentId}/inbound`,
         count: (agentId) => perAgent.get(agentId) ?? 0,
+        total: () => seen.size,
         arrivals,
         rejected: () => rejected,
         repeats: () => repeats,

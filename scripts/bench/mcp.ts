@@ -114,3 +114,10 @@ export const concurrent = async (
   }))
   return { latencies, wallMs: nowMs() - start }
 }
+
+/** `body[k1][k2]…` when every step is an object. */
+export const at = (body: unknown, ...keys: ReadonlyArray<string>): unknown => {
+  let cur = body
+  for (const k of keys) cur = isRecord(cur) ? cur[k] : undefined
+  return cur
+}

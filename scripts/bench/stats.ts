@@ -51,3 +51,24 @@ export const summarize = (
 
 /** High-resolution "now" in milliseconds. */
 export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6
+
+/**
+ * Least-squares slope of `y` over `x` (units of y per unit of x); NaN with
+ * fewer than two points or when every x is the same.
+ */
+export const slope = (points: ReadonlyArray<{ readonly x: number; readonly y: number }>): number => {
+  const n = points.length
+  if (n < 2) return Number.NaN
+  const mx = points.reduce((s, p) => s + p.x, 0) / n
+  const my = points.reduce((s, p) => s + p.y, 0) / n
+  let num = 0
+  let den = 0
+  for (const p of points) {
+    num += (p.x - mx) * (p.y - my)
+    den += (p.x - mx) ** 2
+  }
+  return den === 0 ? Number.NaN : num / den
+}
+
+/** Median of unsorted numbers (NaN when empty). */
+export const median = (xs: ReadonlyArray<number>): number => percentile([...xs].sort((a, b) => a - b), 50)
