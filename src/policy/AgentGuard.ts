@@ -281,12 +281,22 @@ export class AgentGuard extends Effect.Service<AgentGuard>()("app/policy/AgentGu
         const limits = yield* agentLimits.get(agentId)
         const dayStart = Spend.utcDayStart(now)
         const monthStart = Spend.utcMonthStart(now)
-        yield* sql`UPDATE action_events SET status = 'expired'
-          WHERE agent_id = ${agentId} AND status = 'reserved' AND at <= ${new Date(now - RESERVATION_TTL_MS)}`
-        yield* sql`DELETE FROM action_events
-          WHERE agent_id = ${agentId} AND at < ${new Date(now - RETENTION_MS)} AND status <> 'reserved'`
-        const events = yield* sql`SELECT id, at, status, reserved_cost, contact FROM action_events
-          WHERE agent_id = ${agentId} AND (at > ${new Date(now - Windows.DAY_MS)} OR status = 'reserved')
+        // one round trip: expire dead reservations, purge rows past retention, read the last day
+        // (a data-modifying CTE's effects are not visible to the outer SELECT: it reads the
+        // expired rows as they were, hence the CASE)
+        const events = yield* sql`WITH expired AS (
+            UPDATE action_events SET status = 'expired'
+            WHERE agent_id = ${agentId} AND status = 'reserved' AND at <= ${new Date(now - RESERVATION_TTL_MS)}
+            RETURNING id
+          ), purged AS (
+            DELETE FROM action_events
+            WHERE agent_id = ${agentId} AND at < ${new Date(now - RETENTION_MS)} AND status <> 'reserved'
+          )
+          SELECT id, at, CASE WHEN id IN (SELECT id FROM expired) THEN 'expired' ELSE status END AS status,
+            reserved_cost, contact
+          FROM action_events
+          WHERE agent_id = ${agentId}
+            AND (at > ${new Date(now - Windows.DAY_MS)} OR (status = 'reserved' AND id NOT IN (SELECT id FROM expired)))
           ORDER BY at`.pipe(Effect.flatMap(decodeEvents))
         const [spent] = yield* sql`SELECT
             coalesce(sum(cost) FILTER (WHERE created_at >= ${new Date(dayStart)}), 0) AS day,
