@@ -1,9 +1,8 @@
 import twilio from "twilio"
-import ResponseModule from "twilio/lib/http/response.js"
+import type ResponseModule from "twilio/lib/http/response.js"
 
-// a CommonJS module with `exports.default`: the class is its `default`
-const TwilioResponse = ResponseModule.default
-type TwilioResponse<T> = InstanceType<typeof TwilioResponse<T>>
+/** The SDK's response shape (a plain object satisfies it; the class itself is not needed). */
+type TwilioResponse<T> = InstanceType<typeof ResponseModule.default<T>>
 
 /**
  * The HTTP client the Twilio SDK calls through (its documented `httpClient` option): plain `fetch`,
@@ -87,6 +86,12 @@ export class TwilioHttpClient extends twilio.RequestClient {
       // not JSON: the SDK gets the text
     }
     // the SDK's Response is generic over the payload it expects; the JSON is whatever the API answered
-    return new TwilioResponse<TData>(res.status, body as TData, Object.fromEntries(res.headers.entries()))
+    const response: TwilioResponse<TData> = {
+      statusCode: res.status,
+      body: body as TData,
+      headers: Object.fromEntries(res.headers.entries()),
+      toString: () => `HTTP ${res.status}`
+    }
+    return response
   }
 }
