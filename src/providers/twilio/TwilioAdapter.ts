@@ -40,6 +40,14 @@ const CODES: Readonly<Record<number, { readonly kind: ProviderErrorKind; readonl
 
 class NoNumbers extends Error {}
 
+/**
+ * The SDK's `RestException`, recognised by shape: the SDK may be loaded twice (its CommonJS build
+ * through an ESM default import), so `instanceof` is not reliable.
+ */
+const isRestException = (e: unknown): e is { readonly status: number; readonly code?: number } =>
+  typeof e === "object" && e !== null && "status" in e && typeof e.status === "number" &&
+  (!("code" in e) || e.code === undefined || typeof e.code === "number")
+
 /** Any SDK failure → a `ProviderError` without PII (Twilio's own messages quote numbers: never kept). */
 export const mapTwilioError = (operation: string) => (e: unknown): ProviderError => {
   if (e instanceof TwilioTransportError) {
@@ -54,7 +62,7 @@ export const mapTwilioError = (operation: string) => (e: unknown): ProviderError
   if (e instanceof NoNumbers) {
     return new ProviderError({ provider: NAME, operation, kind: "rejected", reason: "no number available in that country" })
   }
-  if (e instanceof twilio.RestException) {
+  if (isRestException(e)) {
     const known = e.code !== undefined ? CODES[e.code] : undefined
     const kind: ProviderErrorKind = known?.kind ?? (e.status === 401 ? "auth" : e.status === 429 ? "throttled" : "rejected")
     return new ProviderError({
