@@ -97,6 +97,11 @@ describe("live providers against the Twilio and SendGrid emulators", () => {
         expect(out.isError, JSON.stringify(out.json)).toBe(false)
         expect(out.json["releasedNumber"]).toBe(true)
         expect(bought?.released).toBe(true)
+        const metrics = yield* Effect.promise(() => fetch(`${url}/metrics`).then((r) => r.text()))
+        expect(metrics).toMatch(/comms_provider_up\{[^}]*provider="twilio"[^}]*\} 1/)
+        expect(metrics).toMatch(/comms_provider_up\{[^}]*provider="sendgrid"[^}]*\} 1/)
+        const ready = yield* Effect.promise(() => fetch(`${url}/health/ready`).then((r) => r.json() as Promise<Record<string, unknown>>))
+        expect(ready["providers"]).toMatchObject({ "telephony:twilio": "ok", "email:sendgrid": "ok" })
       }))
 
     it.scoped("SMS and MMS out → signed status callbacks → delivered; an inbound SMS reaches the orchestrator", () =>
