@@ -9,7 +9,9 @@ import {
   NotFound,
   OptedOut,
   PoolExhausted,
+  ProviderAuth,
   ProviderFailure,
+  ProviderThrottled,
   QuietHours,
   WhatsAppTemplateRequired
 } from "../../schema/Errors.ts"
@@ -67,6 +69,8 @@ export class SendMessage extends Schema.TaggedRequest<SendMessage>()("SendMessag
     ContentBlocked,
     WhatsAppTemplateRequired,
     ProviderFailure,
+    ProviderAuth,
+    ProviderThrottled,
     DncListed,
     QuietHours,
     OptedOut,
