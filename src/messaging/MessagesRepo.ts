@@ -3,11 +3,10 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { MediaItem, type MessageChannel, type PrivacySettings } from "../../schema/Domain.ts"
+import * as Rows from "../db/Rows.ts"
 import { Cipher } from "../security/Cipher.ts"
 
-const DateLike = Schema.Union(Schema.DateFromSelf, Schema.DateFromString)
-const Num = Schema.Union(Schema.Number, Schema.NumberFromString)
-const MediaList = Schema.Union(Schema.Array(MediaItem), Schema.parseJson(Schema.Array(MediaItem)))
+const MediaList = Rows.JsonColumn(Schema.Array(MediaItem))
 
 const MessageRow = Schema.Struct({
   id: Schema.String,
@@ -21,9 +20,9 @@ const MessageRow = Schema.Struct({
   media: MediaList,
   externalId: Schema.NullOr(Schema.String),
   status: Schema.String,
-  cost: Schema.NullOr(Num),
+  cost: Schema.NullOr(Rows.Num),
   fromAgentId: Schema.NullOr(Schema.String),
-  createdAt: DateLike
+  createdAt: Rows.Timestamp
 })
 export type MessageRow = typeof MessageRow.Type
 
@@ -80,6 +79,15 @@ const STATUS_RANK = `CASE status ${
   Object.entries(RANKS).map(([s, r]) => `WHEN '${s}' THEN ${r}`).join(" ")
 } ELSE 0 END`
 
+const InsertedRow = Schema.Struct({
+  id: Schema.String,
+  agentId: Schema.String,
+  direction: Schema.String,
+  externalId: Schema.String
+})
+
+const key = (agentId: string, direction: string, externalId: string) => `${agentId}\n${direction}\n${externalId}`
+
 const COLUMNS = `id, agent_id, channel, direction, from_address, to_address, subject, body, media, external_id,
   status, cost, from_agent_id, created_at`
 
@@ -123,6 +131,12 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
       fromAgentId: m.fromAgentId,
       ...sealedContent(m)
     })
+
+    const decodeInserted = Schema.decodeUnknown(Schema.Array(InsertedRow))
+    const insertedRows = (rows: ReadonlyArray<ReturnType<typeof row>>) =>
+      sql`INSERT INTO messages ${sql.insert(rows)}
+          ON CONFLICT (agent_id, direction, external_id) WHERE external_id IS NOT NULL DO NOTHING
+          RETURNING id, agent_id, direction, external_id`.pipe(Effect.flatMap(decodeInserted))
 
     /** Inserts a message; None when the provider id was already recorded for this agent and direction. */
     const insert = (m: NewMessage) =>
@@ -189,6 +203,34 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
       Effect.withSpan("MessagesRepo.purgeExpiredBodies")
     )
 
-    return { insert, setStatus, list, lastInboundAt, purgeExpiredBodies } as const
+    /**
+     * Inserts several messages in one statement; answers, per message and in order, its id, or
+     * None when its provider id was already recorded for that agent and direction (before, or
+     * earlier in the same list: the first one wins). Messages without a provider id are inserted
+     * one by one (nothing to match their returned rows by).
+     */
+    const insertMany = (ms: ReadonlyArray<NewMessage>) =>
+      Effect.gen(function*() {
+        const keyed = ms.filter((m) => m.externalId !== null)
+        const inserted = new Map<string, string>()
+        if (keyed.length > 0) {
+          const rows = yield* insertedRows(keyed.map(row))
+          for (const r of rows) inserted.set(key(r.agentId, r.direction, r.externalId), r.id)
+        }
+        const out: Array<Option.Option<string>> = []
+        for (const m of ms) {
+          if (m.externalId === null) {
+            out.push(yield* insert(m))
+            continue
+          }
+          const k = key(m.agentId, m.direction, m.externalId)
+          const id = inserted.get(k)
+          inserted.delete(k) // a later message with the same provider id is a duplicate
+          out.push(Option.fromNullable(id))
+        }
+        return out
+      }).pipe(Effect.withSpan("MessagesRepo.insertMany", { attributes: { count: ms.length } }))
+
+    return { insert, insertMany, setStatus, list, lastInboundAt, purgeExpiredBodies } as const
   })
 }) {}
