@@ -101,6 +101,8 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
     const sql = yield* SqlClient.SqlClient
     const cipher = yield* Cipher
     const decode = Schema.decodeUnknown(Schema.Array(MessageRow))
+    const decodeIds = Schema.decodeUnknown(Schema.Array(Rows.IdRow))
+    const decodeCount = Schema.decodeUnknown(Schema.Array(Rows.CountRow))
 
     /** Content (body and email subject) is kept only on opt-in, sealed, with an expiry. */
     const sealedContent = (m: NewMessage) => {
@@ -145,7 +147,8 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
         : sql`INSERT INTO messages ${sql.insert(row(m))}
               ON CONFLICT (agent_id, direction, external_id) WHERE external_id IS NOT NULL DO NOTHING
               RETURNING id`).pipe(
-        Effect.map((rows) => Option.fromNullable(rows[0]?.["id"] as string | undefined)),
+        Effect.flatMap(decodeIds),
+        Effect.map((rows) => Option.fromNullable(rows[0]?.id)),
         Effect.withSpan("MessagesRepo.insert")
       )
 
@@ -163,7 +166,8 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
             WHERE id IN (SELECT id FROM m WHERE rank < ${statusRank(status)}) RETURNING id
           )
           SELECT count(*) AS n FROM m`.pipe(
-        Effect.map((rows) => Number(rows[0]?.["n"] ?? 0)),
+        Effect.flatMap(decodeCount),
+        Effect.map((rows) => rows[0]?.n ?? 0),
         Effect.withSpan("MessagesRepo.setStatus")
       )
 
@@ -177,13 +181,13 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
         ]
         const rows = yield* sql`SELECT ${sql.literal(COLUMNS)} FROM messages WHERE ${sql.and(where)}
           ORDER BY created_at DESC, id DESC LIMIT ${q.limit}`.pipe(Effect.flatMap(decode))
-        const total = yield* sql`SELECT count(*) AS n FROM messages WHERE ${sql.and(where)}`
+        const total = yield* sql`SELECT count(*) AS n FROM messages WHERE ${sql.and(where)}`.pipe(Effect.flatMap(decodeCount))
         const messages: ReadonlyArray<StoredMessage> = rows.map((r) => ({
           ...r,
           body: r.body === null ? null : cipher.decrypt("message-bodies", r.body) ?? null,
           subject: r.subject === null ? null : cipher.decrypt("message-bodies", r.subject) ?? null
         }))
-        return { messages, totalCount: Number(total[0]?.["n"] ?? 0) }
+        return { messages, totalCount: total[0]?.n ?? 0 }
       }).pipe(Effect.withSpan("MessagesRepo.list"))
 
     /** When the contact last wrote to the agent on `channel` (the WhatsApp 24-hour window). */
