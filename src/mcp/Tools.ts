@@ -58,10 +58,13 @@ export const ToolRegistryLive = Layer.effect(
     const byName = new Map(AllTools.map((t) => [t.descriptor.name, t]))
     return ToolRegistry.of({
       tools: AllTools.map((t) => t.descriptor),
+      verifyBearer: (bearer) => auth.identify(bearer),
       call: (name, args, ctx) => {
         const tool = byName.get(name)
         if (tool === undefined) {
-          return Effect.succeed(errorResult({ error: { code: "not_found", message: `unknown tool: ${name}` } }))
+          return Effect.succeed(
+            errorResult({ error: { code: "not_found", message: `unknown tool: ${name.slice(0, 64)}` } })
+          )
         }
         const authenticate: Tool.Authenticate = (securityToken) =>
           auth.authenticate(
@@ -69,7 +72,7 @@ export const ToolRegistryLive = Layer.effect(
               ? Option.some(Redacted.make(securityToken))
               : ctx.bearer,
             ctx.clientIp
-          )
+          ).pipe(Effect.tap(() => Effect.sync(() => ctx.authenticated?.())))
         const started = Date.now()
         return tool.run(args, authenticate).pipe(
           Effect.map((out) => result(out, false)),

@@ -69,6 +69,18 @@ export class Authenticator extends Effect.Service<Authenticator>()("app/security
         ? Effect.void
         : Effect.fail(new Forbidden({ message: `${what} requires the master token` }))
 
-    return { authenticate, authorizeAgent, requireMaster } as const
+    /**
+     * Whether a token is the master token or a live agent token. Records no
+     * failure (connection-level checks must not double-count a wrong token:
+     * the tool call that uses it does).
+     */
+    const identify = (token: Redacted.Redacted<string>) =>
+      Effect.suspend(() =>
+        constantTimeEqual(Redacted.value(token), master)
+          ? Effect.succeed(true)
+          : Effect.map(tokens.verify(token), Option.isSome)
+      ).pipe(Effect.orElseSucceed(() => false))
+
+    return { authenticate, authorizeAgent, requireMaster, identify } as const
   })
 }) {}
