@@ -17,6 +17,7 @@ import * as Database from "./db/Database.ts"
 import * as Migrations from "./db/Migrations.ts"
 import { Api } from "./http/Api.ts"
 import { AdminAuthLive, AdminLive, HealthLive } from "./http/ApiHandlers.ts"
+import { OutboundUrlPolicy } from "./http/OutboundUrlPolicy.ts"
 import { PublicUrl } from "./http/PublicUrl.ts"
 import * as McpHttp from "./mcp/McpHttp.ts"
 import { ToolRegistryLive } from "./mcp/Tools.ts"
@@ -52,7 +53,13 @@ export const MigratedDatabase = Layer.effectContext(
 ).pipe(Layer.provide(Database.layer))
 
 /** Config, public URL, an HTTP client and the migrated database. */
-export const InfraLive = Layer.mergeAll(MigratedDatabase, PublicUrl.Default, FetchHttpClient.layer, MetricsLive).pipe(
+export const InfraLive = Layer.mergeAll(
+  MigratedDatabase,
+  PublicUrl.Default,
+  FetchHttpClient.layer,
+  MetricsLive,
+  OutboundUrlPolicy.Default
+).pipe(
   Layer.provideMerge(AppConfig.Default)
 )
 

@@ -113,6 +113,13 @@ const rawConfig = Config.all({
   callbackSigningSecret: Config.option(secretMinLength("CALLBACK_SIGNING_SECRET")),
   callbackMaxAgeHours: positiveInt("CALLBACK_MAX_AGE_HOURS", 72),
   mediaFetchAllowPrivate: Config.boolean("MEDIA_FETCH_ALLOW_PRIVATE").pipe(Config.withDefault(false)),
+  outboundAllowedOrigins: Config.array(Config.string(), "OUTBOUND_ALLOWED_ORIGINS").pipe(
+    Config.validate({
+      message: "expected comma-separated origins such as https://hooks.internal:8443",
+      validation: (list) => list.every((o) => URL.canParse(o) && /^https?:$/.test(new URL(o).protocol))
+    }),
+    Config.withDefault([] as ReadonlyArray<string>)
+  ),
   inboundEmailSecret: Config.option(secretMinLength("INBOUND_EMAIL_SECRET")),
   maxMessageBodyChars: positiveInt("MAX_MESSAGE_BODY_CHARS", 20000),
   tokenTtlDays: positiveInt("TOKEN_TTL_DAYS", 90),
