@@ -2,6 +2,7 @@ import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type * as SqlClient from "@effect/sql/SqlClient"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { createServer } from "node:http"
@@ -19,6 +20,9 @@ import { Api } from "./http/Api.ts"
 import { AdminAuthLive, AdminLive, HealthLive } from "./http/ApiHandlers.ts"
 import { OutboundUrlPolicy } from "./http/OutboundUrlPolicy.ts"
 import { PublicUrl } from "./http/PublicUrl.ts"
+import { makeClientAddress } from "./http/ClientAddress.ts"
+import { applyConnectionLimits } from "./http/ConnectionLimits.ts"
+import { EdgeGuardLive } from "./http/EdgeGuard.ts"
 import * as McpHttp from "./mcp/McpHttp.ts"
 import { ToolRegistryLive } from "./mcp/Tools.ts"
 import { AuditLog } from "./observability/AuditLog.ts"
@@ -111,8 +115,12 @@ export const RoutesLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) =>
   Layer.mergeAll(
     McpHttp.layer({
       server: { name: config.serverName, version: pkg.version },
-      maxSessions: config.mcpMaxSessions
+      maxSessions: config.mcpMaxSessions,
+      anonymousSessionsPerAddress: config.mcpAnonymousSessionsPerAddress,
+      anonymousIdleTimeout: Duration.seconds(config.mcpAnonymousIdleSeconds),
+      clientAddress: makeClientAddress(config.trustedProxies).fromRequest
     }),
+    EdgeGuardLive,
     WebhookRoutes,
     UnsubscribeRoutes,
     MetricsRoute,
@@ -130,7 +138,15 @@ const AnnounceAddress = Layer.effectDiscard(Effect.gen(function*() {
 
 /** The HTTP server on HOST:PORT (PORT=0 picks a free port), serving every route; exposes HttpServer for its address. */
 export const HttpLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => {
-  const node = createServer()
+  // connectionsCheckingInterval: the request/headers timeouts are enforced within a second
+  const node = createServer({ connectionsCheckingInterval: 1000 })
+  applyConnectionLimits(node, {
+    headersTimeoutSeconds: config.httpHeadersTimeoutSeconds,
+    requestTimeoutSeconds: config.httpRequestTimeoutSeconds,
+    keepAliveTimeoutSeconds: config.httpKeepAliveTimeoutSeconds,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    isTrustedProxy: makeClientAddress(config.trustedProxies).isTrustedProxy
+  })
   /**
    * On shutdown, idle keep-alive connections are closed at once and any
    * request still open after a grace period is cut, so that `server.close()`
@@ -142,7 +158,8 @@ export const HttpLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => {
       Effect.zipRight(Effect.forkDaemon(Effect.delay(Effect.sync(() => node.closeAllConnections()), "2 seconds")))
     )
   ))
-  return HttpLayerRouter.serve(RoutesLive).pipe(
+  // the access log is EdgeGuard's (redacted paths, client disconnects not errors)
+  return HttpLayerRouter.serve(RoutesLive, { disableLogger: true }).pipe(
     Layer.merge(AnnounceAddress),
     Layer.merge(CloseConnections),
     // the admin middleware runs per request, so it is provided to the served app

@@ -8,6 +8,7 @@ import * as Redacted from "effect/Redacted"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { parseProxyRange } from "../http/ClientAddress.ts"
 
 /**
  * A 32-byte key given as 64 hex characters or as base64 (standard or url-safe).
@@ -127,6 +128,31 @@ const rawConfig = Config.all({
   authLockoutWindowSeconds: positiveInt("AUTH_LOCKOUT_WINDOW_SECONDS", 300),
   authLockoutSeconds: positiveInt("AUTH_LOCKOUT_SECONDS", 900),
   mcpMaxSessions: positiveInt("MCP_MAX_SESSIONS", 1000),
+  mcpAnonymousSessionsPerAddress: positiveInt("MCP_ANON_SESSIONS_PER_ADDRESS", 4),
+  mcpAnonymousIdleSeconds: positiveInt("MCP_ANON_IDLE_SECONDS", 60),
+  allowedHosts: Config.array(Config.string(), "ALLOWED_HOSTS").pipe(Config.withDefault([] as ReadonlyArray<string>)),
+  corsAllowedOrigins: Config.array(Config.string(), "CORS_ALLOWED_ORIGINS").pipe(
+    Config.validate({
+      message: "expected comma-separated origins such as https://app.example.com",
+      validation: (list) => list.every((o) => URL.canParse(o) && new URL(o).origin === o.replace(/\/+$/, ""))
+    }),
+    Config.withDefault([] as ReadonlyArray<string>)
+  ),
+  trustedProxies: Config.array(Config.string(), "TRUSTED_PROXIES").pipe(
+    Config.validate({
+      message: "expected comma-separated addresses or CIDR ranges",
+      validation: (list) => list.every((e) => parseProxyRange(e) !== undefined)
+    }),
+    Config.withDefault([] as ReadonlyArray<string>)
+  ),
+  httpHeadersTimeoutSeconds: positiveInt("HTTP_HEADERS_TIMEOUT_SECONDS", 10),
+  httpRequestTimeoutSeconds: positiveInt("HTTP_REQUEST_TIMEOUT_SECONDS", 30),
+  httpKeepAliveTimeoutSeconds: positiveInt("HTTP_KEEPALIVE_TIMEOUT_SECONDS", 5),
+  maxConnectionsPerAddress: positiveInt("MAX_CONNECTIONS_PER_ADDRESS", 64),
+  rateLimitPerAddressPerSecond: positiveInt("RATE_LIMIT_PER_ADDRESS_PER_SECOND", 20),
+  rateLimitPerAddressBurst: positiveInt("RATE_LIMIT_PER_ADDRESS_BURST", 100),
+  metricsToken: Config.option(secretMinLength("METRICS_TOKEN")),
+  otlpEndpoint: Config.option(url("OTEL_EXPORTER_OTLP_ENDPOINT")),
   dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./data")),
   agentIdleSeconds: positiveInt("AGENT_IDLE_SECONDS", 300),
   retentionSweepSeconds: positiveInt("RETENTION_SWEEP_SECONDS", 3600),

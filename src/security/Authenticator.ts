@@ -6,6 +6,7 @@ import type { AgentId } from "../../schema/Ids.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { constantTimeEqual } from "../webhooks/verify.ts"
 import { AuditLog } from "../observability/AuditLog.ts"
+import { recordSecurityEvent } from "../observability/Metrics.ts"
 import { AgentTokens } from "./AgentTokens.ts"
 import { AuthLockout } from "./AuthLockout.ts"
 
@@ -47,7 +48,9 @@ export class Authenticator extends Effect.Service<Authenticator>()("app/security
         const agentId = yield* tokens.verify(token.value).pipe(Effect.orDie)
         if (Option.isSome(agentId)) return { _tag: "Agent", agentId: agentId.value } as Principal
         const lockedNow = yield* lockout.recordFailure(clientIp)
+        yield* recordSecurityEvent("auth_failure")
         if (lockedNow) {
+          yield* recordSecurityEvent("auth_lockout")
           yield* Effect.logWarning("auth lockout started").pipe(Effect.annotateLogs({ securityEvent: "auth_lockout" }))
           yield* audit.append({
             eventType: "auth_lockout",
