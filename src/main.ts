@@ -15,6 +15,7 @@ import pkg from "../package.json" with { type: "json" }
 import { AppConfig, formatConfigError } from "./config/AppConfig.ts"
 import { McpStdio } from "./mcp/McpStdio.ts"
 import { LoggerLive } from "./observability/Logger.ts"
+import { EncryptionKeyMismatch } from "./security/Cipher.ts"
 import { AppLive, HttpLive } from "./Server.ts"
 
 const stdio = process.argv.includes("--stdio")
@@ -68,6 +69,8 @@ const program = Effect.gen(function*() {
     const failure = Cause.failureOption(cause)
     const line = Option.isSome(failure) && ConfigError.isConfigError(failure.value)
       ? formatConfigError(failure.value)
+      : Option.isSome(failure) && failure.value instanceof EncryptionKeyMismatch
+      ? `start-up stopped: ${failure.value.message}`
       : Option.isSome(failure) && isServeError(failure.value)
       ? `start-up failed: cannot listen on ${describeListenError(failure.value.cause)}`
       : Cause.isInterruptedOnly(cause)

@@ -94,6 +94,7 @@ const rawConfig = Config.all({
   masterToken: Config.option(secretMinLength("MASTER_SECURITY_TOKEN")),
   adminToken: Config.option(secretMinLength("ADMIN_TOKEN")),
   encryptionKey: Config.option(key32("CREDENTIALS_ENCRYPTION_KEY")),
+  encryptionKeyPrevious: Config.option(key32("CREDENTIALS_ENCRYPTION_KEY_PREVIOUS")),
   sandboxAuthToken: Config.option(secretMinLength("SANDBOX_AUTH_TOKEN")),
   sandboxEmailDomain: Config.string("SANDBOX_EMAIL_DOMAIN").pipe(Config.withDefault("agents.sandbox.test")),
   sandboxWhatsAppPoolSize: Config.integer("SANDBOX_WHATSAPP_POOL_SIZE").pipe(
