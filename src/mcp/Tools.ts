@@ -8,6 +8,7 @@ import { type ErrorBody, toErrorBody } from "../../schema/Errors.ts"
 import type { AgentSupervisor } from "../agents/AgentSupervisor.ts"
 import type { MessagesRepo } from "../messaging/MessagesRepo.ts"
 import type { UsageDashboard } from "../billing/UsageDashboard.ts"
+import { recordAction, recordActionDuration } from "../observability/Metrics.ts"
 import { Authenticator } from "../security/Authenticator.ts"
 import type * as Tool from "./Tool.ts"
 import { ToolRegistry } from "./ToolRegistry.ts"
@@ -44,6 +45,31 @@ const errorResult = (body: ErrorBody): CallToolResult => ({
   isError: true
 })
 
+const field = (value: unknown, key: string): unknown =>
+  typeof value === "object" && value !== null && Object.prototype.hasOwnProperty.call(value, key)
+    ? (value as Readonly<Record<string, unknown>>)[key]
+    : undefined
+
+/**
+ * Metrics of a successful tool call: its latency under its action type, and
+ * for a message that went out (sent or queued) the count and cost per agent
+ * and channel. Refusals (rate_limited) are counted by the guard instead.
+ */
+const recordToolMetrics = (name: string, args: unknown, out: unknown, seconds: number) => {
+  const actionType = name.replace(/^comms_/, "")
+  const status = field(out, "status")
+  const channel = field(out, "channel")
+  const cost = field(out, "cost")
+  const agent = field(args, "agentId")
+  if (
+    name === "comms_send_message" && (status === "sent" || status === "queued") &&
+    typeof channel === "string" && typeof agent === "string"
+  ) {
+    return recordAction({ agent, channel, actionType, cost: typeof cost === "number" ? cost : 0, durationSeconds: seconds })
+  }
+  return recordActionDuration(actionType, seconds)
+}
+
 /**
  * The registry behind every MCP transport: finds the tool, authenticates with
  * the `securityToken` argument or else the connection's Bearer token, runs it,
@@ -75,6 +101,7 @@ export const ToolRegistryLive = Layer.effect(
           ).pipe(Effect.tap(() => Effect.sync(() => ctx.authenticated?.())))
         const started = Date.now()
         return tool.run(args, authenticate).pipe(
+          Effect.tap((out) => recordToolMetrics(name, args, out, (Date.now() - started) / 1000)),
           Effect.map((out) => result(out, false)),
           Effect.tap(() =>
             Effect.logInfo("tool_call").pipe(

@@ -158,6 +158,8 @@ export const MetricsRoute = Layer.unwrapEffect(Effect.gen(function*() {
   const config = yield* AppConfig
   const pool = yield* AgentPool
   const expected = Option.map(config.metricsToken, Redacted.value)
+  // no live call yet is a value too: the series exists from the start
+  yield* Metric.set(activeCalls, 0)
   return HttpLayerRouter.add(
     "GET",
     "/metrics",
