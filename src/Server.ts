@@ -46,6 +46,8 @@ import { InboundHooks } from "./webhooks/InboundHooks.ts"
 import { WebhookRoutes } from "./webhooks/WebhookRoutes.ts"
 import { Unsubscribe, UnsubscribeRoutes } from "./http/Unsubscribe.ts"
 import { MetricsLive, MetricsRoute } from "./observability/Metrics.ts"
+import { AlertManager, AlertManagerLive } from "./observability/AlertManager.ts"
+import { AnomalyDetector } from "./security/AnomalyDetector.ts"
 
 /**
  * The database, handed out only once migrated: layers that need SqlClient are
@@ -84,6 +86,9 @@ export const DomainServices = ToolRegistryLive.pipe(
     UsageDashboard.Default,
     Unsubscribe.Default
   )),
+  // the detector raises admin alerts; the authenticator consults the detector
+  Layer.provideMerge(AnomalyDetector.Default),
+  Layer.provideMerge(AlertManager.Default),
   Layer.provideMerge(Layer.mergeAll(
     AgentTokens.Default,
     AuthLockout.Default,
@@ -103,7 +108,7 @@ export const DomainServices = ToolRegistryLive.pipe(
  * retention sweep. Not part of `DomainServices`, so that tests of the domain
  * (layers/Test.ts, often on a TestClock) drive them by hand.
  */
-export const BackgroundLive = Layer.mergeAll(OutboxDelivererLive, RetentionLive)
+export const BackgroundLive = Layer.mergeAll(OutboxDelivererLive, RetentionLive, AlertManagerLive)
 
 /** The domain over the providers chosen from config, with its background loops. */
 export const DomainLive = BackgroundLive.pipe(Layer.provideMerge(DomainServices), Layer.provideMerge(ProvidersLive))

@@ -154,6 +154,31 @@ const rawConfig = Config.all({
   rateLimitPerAddressBurst: positiveInt("RATE_LIMIT_PER_ADDRESS_BURST", 100),
   metricsToken: Config.option(secretMinLength("METRICS_TOKEN")),
   otlpEndpoint: Config.option(url("OTEL_EXPORTER_OTLP_ENDPOINT")),
+  adminWhatsAppNumber: Config.option(Config.string("ADMIN_WHATSAPP_NUMBER").pipe(
+    Config.validate({ message: "expected an E.164 number such as +15551234567", validation: (n) => /^\+[1-9]\d{6,14}$/.test(n) })
+  )),
+  adminAlertFrom: Config.string("ADMIN_ALERT_FROM").pipe(Config.withDefault("+15550100000")),
+  adminAlertQuietStart: Config.integer("ADMIN_ALERT_QUIET_HOURS_START").pipe(Config.withDefault(23)),
+  adminAlertQuietEnd: Config.integer("ADMIN_ALERT_QUIET_HOURS_END").pipe(Config.withDefault(7)),
+  adminAlertTimeZone: Config.string("ADMIN_ALERT_TIMEZONE").pipe(
+    Config.validate({
+      message: "expected an IANA time zone such as Europe/Berlin",
+      validation: (tz) => {
+        try {
+          new Intl.DateTimeFormat("en", { timeZone: tz })
+          return true
+        } catch {
+          return false
+        }
+      }
+    }),
+    Config.withDefault("UTC")
+  ),
+  adminAlertDedupeSeconds: positiveInt("ADMIN_ALERT_DEDUPE_SECONDS", 300),
+  adminAlertRepeatSeconds: positiveInt("ADMIN_ALERT_REPEAT_SECONDS", 900),
+  adminAlertDigestSeconds: positiveInt("ADMIN_ALERT_DIGEST_SECONDS", 3600),
+  anomalySuspendScore: Config.number("ANOMALY_SUSPEND_SCORE").pipe(Config.withDefault(1)),
+  anomalyNewRecipientsPer5Min: positiveInt("ANOMALY_NEW_RECIPIENTS_PER_5_MIN", 20),
   dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./data")),
   agentIdleSeconds: positiveInt("AGENT_IDLE_SECONDS", 300),
   retentionSweepSeconds: positiveInt("RETENTION_SWEEP_SECONDS", 3600),
