@@ -67,8 +67,9 @@ layer(serverLayer({ ADMIN_WHATSAPP_NUMBER: ADMIN_NUMBER }), { excludeTestService
         yield* Effect.sleep("200 millis")
         expect((yield* outbox()).length).toBe(1)
         const history = yield* Effect.promise(() =>
-          fetch(`${url}/admin/alerts`, { headers: { authorization: `Bearer ${ADMIN}` } }).then((r) => r.json())
-        ) as { alerts: Array<{ key: string; severity: string; state: string }> }
+          fetch(`${url}/admin/alerts`, { headers: { authorization: `Bearer ${ADMIN}` } })
+            .then((r) => r.json() as Promise<{ alerts: Array<{ key: string; severity: string; state: string }> }>)
+        )
         expect(history.alerts.find((a) => a.key === "anomaly-suspend:burst")).toMatchObject({ severity: "critical", state: "open" })
 
         const lifted = yield* Effect.promise(() =>
