@@ -15,14 +15,15 @@
  *   loopback between check and connect (DNS rebinding) is refused there;
  * - each redirect hop is a new request through the same checks (at most 5).
  *
- * `OUTBOUND_ALLOWED_ORIGINS` exempts exact origins (e.g. an internal
- * callback receiver); `MEDIA_FETCH_ALLOW_PRIVATE=true` turns the address
+ * `OUTBOUND_ALLOWED_ORIGINS` exempts exact origins, and so is the origin of
+ * the operator-configured AGENTOS_CALLBACK_URL; `MEDIA_FETCH_ALLOW_PRIVATE=true` turns the address
  * check off (development only).
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import ipaddr from "ipaddr.js"
 import * as dns from "node:dns"
@@ -193,9 +194,14 @@ export const makePolicy = (options: PolicyOptions) => {
 export class OutboundUrlPolicy extends Effect.Service<OutboundUrlPolicy>()("app/http/OutboundUrlPolicy", {
   scoped: Effect.gen(function*() {
     const config = yield* AppConfig
+    // the operator's own AGENTOS_CALLBACK_URL (often on this host or its network) is trusted as configured
+    const callbackOrigin = Option.match(config.callbackUrl, {
+      onNone: () => [],
+      onSome: (u) => [new URL(u.replace("{agentId}", "agent")).origin]
+    })
     const policy = makePolicy({
       allowPrivate: config.mediaFetchAllowPrivate,
-      allowedOrigins: config.outboundAllowedOrigins
+      allowedOrigins: [...config.outboundAllowedOrigins, ...callbackOrigin]
     })
     const client = yield* policy.client
     return {
