@@ -129,7 +129,7 @@ const rawConfig = Config.all({
   authLockoutWindowSeconds: positiveInt("AUTH_LOCKOUT_WINDOW_SECONDS", 300),
   authLockoutSeconds: positiveInt("AUTH_LOCKOUT_SECONDS", 900),
   mcpMaxSessions: positiveInt("MCP_MAX_SESSIONS", 1000),
-  mcpAnonymousSessionsPerAddress: positiveInt("MCP_ANON_SESSIONS_PER_ADDRESS", 4),
+  mcpAnonymousSessionsPerAddress: positiveInt("MCP_ANON_SESSIONS_PER_ADDRESS", 64),
   mcpAnonymousIdleSeconds: positiveInt("MCP_ANON_IDLE_SECONDS", 60),
   allowedHosts: Config.array(Config.string(), "ALLOWED_HOSTS").pipe(Config.withDefault([] as ReadonlyArray<string>)),
   corsAllowedOrigins: Config.array(Config.string(), "CORS_ALLOWED_ORIGINS").pipe(
@@ -149,9 +149,9 @@ const rawConfig = Config.all({
   httpHeadersTimeoutSeconds: positiveInt("HTTP_HEADERS_TIMEOUT_SECONDS", 10),
   httpRequestTimeoutSeconds: positiveInt("HTTP_REQUEST_TIMEOUT_SECONDS", 30),
   httpKeepAliveTimeoutSeconds: positiveInt("HTTP_KEEPALIVE_TIMEOUT_SECONDS", 5),
-  maxConnectionsPerAddress: positiveInt("MAX_CONNECTIONS_PER_ADDRESS", 64),
-  rateLimitPerAddressPerSecond: positiveInt("RATE_LIMIT_PER_ADDRESS_PER_SECOND", 20),
-  rateLimitPerAddressBurst: positiveInt("RATE_LIMIT_PER_ADDRESS_BURST", 100),
+  maxConnectionsPerAddress: positiveInt("MAX_CONNECTIONS_PER_ADDRESS", 256),
+  rateLimitPerAddressPerSecond: positiveInt("RATE_LIMIT_PER_ADDRESS_PER_SECOND", 100),
+  rateLimitPerAddressBurst: positiveInt("RATE_LIMIT_PER_ADDRESS_BURST", 1000),
   metricsToken: Config.option(secretMinLength("METRICS_TOKEN")),
   otlpEndpoint: Config.option(url("OTEL_EXPORTER_OTLP_ENDPOINT")),
   adminWhatsAppNumber: Config.option(Config.string("ADMIN_WHATSAPP_NUMBER").pipe(

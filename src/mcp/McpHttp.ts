@@ -51,10 +51,10 @@ export interface McpHttpOptions {
   /**
    * Anonymous sessions (opened without a valid bearer, not yet proven by an
    * authenticated tool call) at most, all addresses together; beyond, 503.
-   * Default max(8, maxSessions / 10).
+   * Default max(64, maxSessions / 10).
    */
   readonly maxAnonymousSessions?: number | undefined
-  /** Anonymous sessions one address may hold; opening one more closes its oldest. Default 4. */
+  /** Anonymous sessions one address may hold; opening one more closes its oldest (idle first). Default 64. */
   readonly anonymousSessionsPerAddress?: number | undefined
   /** An anonymous session idle this long is closed. Default 60 seconds. */
   readonly anonymousIdleTimeout?: Duration.DurationInput | undefined
@@ -183,8 +183,8 @@ export const layer = (
     const registry = yield* ToolRegistry
     const makeServer = yield* McpServerFactory.make(options.server)
     const maxSessions = options.maxSessions ?? 1000
-    const maxAnonymous = options.maxAnonymousSessions ?? Math.max(8, Math.floor(maxSessions / 10))
-    const anonymousPerAddress = options.anonymousSessionsPerAddress ?? 4
+    const maxAnonymous = options.maxAnonymousSessions ?? Math.max(64, Math.floor(maxSessions / 10))
+    const anonymousPerAddress = options.anonymousSessionsPerAddress ?? 64
     const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024
     const clientIpOf = options.clientAddress ?? remoteAddressOf
     const idleTimeout = Duration.decode(options.sessionIdleTimeout ?? Duration.minutes(30))
@@ -249,9 +249,12 @@ export const layer = (
           if (countSessions((s) => s.authenticated) < maxSessions) return
           return yield* Effect.fail(tooManySessions)
         }
+        // idle ones go first (oldest first), then those with a request or stream open
         const own = allSessions()
           .filter((s) => !s.authenticated && s.clientIp === clientIp)
-          .sort((a, b) => a.lastActivity - b.lastActivity)
+          .sort((a, b) => (a.inFlight === 0) === (b.inFlight === 0)
+            ? a.lastActivity - b.lastActivity
+            : a.inFlight === 0 ? -1 : 1)
         const excess = own.length - anonymousPerAddress + 1
         if (excess > 0) {
           const evict = new Set<AnySession>(own.slice(0, excess))
