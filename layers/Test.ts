@@ -6,6 +6,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { AppConfig } from "../src/config/AppConfig.ts"
 import { PublicUrl } from "../src/http/PublicUrl.ts"
+import type { EncryptionKeyMismatch } from "../src/security/Cipher.ts"
 import type { EmailProvider } from "../src/providers/EmailProvider.ts"
 import type { ProviderCredentials } from "../src/providers/ProviderCredentials.ts"
 import type { ProviderRegistry } from "../src/providers/ProviderRegistry.ts"
@@ -43,7 +44,11 @@ export const testConfig = (env: Record<string, string> = {}) =>
 export const TestDomain = (
   options: {
     readonly env?: Record<string, string>
-    readonly providers?: Layer.Layer<ProviderPorts, never, AppConfig | SqlClient.SqlClient | PublicUrl | HttpClient.HttpClient>
+    readonly providers?: Layer.Layer<
+      ProviderPorts,
+      EncryptionKeyMismatch,
+      AppConfig | SqlClient.SqlClient | PublicUrl | HttpClient.HttpClient
+    >
   } = {}
 ) =>
   DomainServices.pipe(

@@ -128,6 +128,13 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
   readonly code = "rate_limited"
 }
 
+/** The anomaly detector suspended this agent; an admin must unsuspend it. Nothing was sent. */
+export class AgentSuspended extends Schema.TaggedError<AgentSuspended>()("AgentSuspended", {
+  message: Schema.String
+}) {
+  readonly code = "agent_suspended"
+}
+
 /** Every error a tool may answer with. */
 export const ToolError = Schema.Union(
   InvalidInput,
@@ -146,7 +153,8 @@ export const ToolError = Schema.Union(
   QuietHours,
   OptedOut,
   ContactLimit,
-  RateLimited
+  RateLimited,
+  AgentSuspended
 )
 export type ToolError = typeof ToolError.Type
 

@@ -2,6 +2,7 @@ import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type * as SqlClient from "@effect/sql/SqlClient"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { createServer } from "node:http"
@@ -17,7 +18,11 @@ import * as Database from "./db/Database.ts"
 import * as Migrations from "./db/Migrations.ts"
 import { Api } from "./http/Api.ts"
 import { AdminAuthLive, AdminLive, HealthLive } from "./http/ApiHandlers.ts"
+import { OutboundUrlPolicy } from "./http/OutboundUrlPolicy.ts"
 import { PublicUrl } from "./http/PublicUrl.ts"
+import { makeClientAddress } from "./http/ClientAddress.ts"
+import { applyConnectionLimits } from "./http/ConnectionLimits.ts"
+import { EdgeGuardLive } from "./http/EdgeGuard.ts"
 import * as McpHttp from "./mcp/McpHttp.ts"
 import { ToolRegistryLive } from "./mcp/Tools.ts"
 import { AuditLog } from "./observability/AuditLog.ts"
@@ -41,6 +46,8 @@ import { InboundHooks } from "./webhooks/InboundHooks.ts"
 import { WebhookRoutes } from "./webhooks/WebhookRoutes.ts"
 import { Unsubscribe, UnsubscribeRoutes } from "./http/Unsubscribe.ts"
 import { MetricsLive, MetricsRoute } from "./observability/Metrics.ts"
+import { AlertManager, AlertManagerLive } from "./observability/AlertManager.ts"
+import { AnomalyDetector } from "./security/AnomalyDetector.ts"
 
 /**
  * The database, handed out only once migrated: layers that need SqlClient are
@@ -52,7 +59,13 @@ export const MigratedDatabase = Layer.effectContext(
 ).pipe(Layer.provide(Database.layer))
 
 /** Config, public URL, an HTTP client and the migrated database. */
-export const InfraLive = Layer.mergeAll(MigratedDatabase, PublicUrl.Default, FetchHttpClient.layer, MetricsLive).pipe(
+export const InfraLive = Layer.mergeAll(
+  MigratedDatabase,
+  PublicUrl.Default,
+  FetchHttpClient.layer,
+  MetricsLive,
+  OutboundUrlPolicy.Default
+).pipe(
   Layer.provideMerge(AppConfig.Default)
 )
 
@@ -73,6 +86,9 @@ export const DomainServices = ToolRegistryLive.pipe(
     UsageDashboard.Default,
     Unsubscribe.Default
   )),
+  // the detector raises admin alerts; the authenticator consults the detector
+  Layer.provideMerge(AnomalyDetector.Default),
+  Layer.provideMerge(AlertManager.Default),
   Layer.provideMerge(Layer.mergeAll(
     AgentTokens.Default,
     AuthLockout.Default,
@@ -92,7 +108,7 @@ export const DomainServices = ToolRegistryLive.pipe(
  * retention sweep. Not part of `DomainServices`, so that tests of the domain
  * (layers/Test.ts, often on a TestClock) drive them by hand.
  */
-export const BackgroundLive = Layer.mergeAll(OutboxDelivererLive, RetentionLive)
+export const BackgroundLive = Layer.mergeAll(OutboxDelivererLive, RetentionLive, AlertManagerLive)
 
 /** The domain over the providers chosen from config, with its background loops. */
 export const DomainLive = BackgroundLive.pipe(Layer.provideMerge(DomainServices), Layer.provideMerge(ProvidersLive))
@@ -104,8 +120,12 @@ export const RoutesLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) =>
   Layer.mergeAll(
     McpHttp.layer({
       server: { name: config.serverName, version: pkg.version },
-      maxSessions: config.mcpMaxSessions
+      maxSessions: config.mcpMaxSessions,
+      anonymousSessionsPerAddress: config.mcpAnonymousSessionsPerAddress,
+      anonymousIdleTimeout: Duration.seconds(config.mcpAnonymousIdleSeconds),
+      clientAddress: makeClientAddress(config.trustedProxies).fromRequest
     }),
+    EdgeGuardLive,
     WebhookRoutes,
     UnsubscribeRoutes,
     MetricsRoute,
@@ -123,7 +143,15 @@ const AnnounceAddress = Layer.effectDiscard(Effect.gen(function*() {
 
 /** The HTTP server on HOST:PORT (PORT=0 picks a free port), serving every route; exposes HttpServer for its address. */
 export const HttpLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => {
-  const node = createServer()
+  // connectionsCheckingInterval: the request/headers timeouts are enforced within a second
+  const node = createServer({ connectionsCheckingInterval: 1000 })
+  applyConnectionLimits(node, {
+    headersTimeoutSeconds: config.httpHeadersTimeoutSeconds,
+    requestTimeoutSeconds: config.httpRequestTimeoutSeconds,
+    keepAliveTimeoutSeconds: config.httpKeepAliveTimeoutSeconds,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    isTrustedProxy: makeClientAddress(config.trustedProxies).isTrustedProxy
+  })
   /**
    * On shutdown, idle keep-alive connections are closed at once and any
    * request still open after a grace period is cut, so that `server.close()`
@@ -135,7 +163,8 @@ export const HttpLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => {
       Effect.zipRight(Effect.forkDaemon(Effect.delay(Effect.sync(() => node.closeAllConnections()), "2 seconds")))
     )
   ))
-  return HttpLayerRouter.serve(RoutesLive).pipe(
+  // the access log is EdgeGuard's (redacted paths, client disconnects not errors)
+  return HttpLayerRouter.serve(RoutesLive, { disableLogger: true }).pipe(
     Layer.merge(AnnounceAddress),
     Layer.merge(CloseConnections),
     // the admin middleware runs per request, so it is provided to the served app

@@ -15,6 +15,8 @@ import pkg from "../package.json" with { type: "json" }
 import { AppConfig, formatConfigError } from "./config/AppConfig.ts"
 import { McpStdio } from "./mcp/McpStdio.ts"
 import { LoggerLive } from "./observability/Logger.ts"
+import { TracingLive } from "./observability/Tracing.ts"
+import { EncryptionKeyMismatch } from "./security/Cipher.ts"
 import { AppLive, HttpLive } from "./Server.ts"
 
 const stdio = process.argv.includes("--stdio")
@@ -64,10 +66,14 @@ const program = Effect.gen(function*() {
 }).pipe(
   // one build of the config and the app: every layer below shares it
   Effect.provide(AppLive),
+  // outside the app, so every span of it is exported (when OTEL_EXPORTER_OTLP_ENDPOINT is set)
+  Effect.provide(TracingLive),
   Effect.catchAllCause((cause) => {
     const failure = Cause.failureOption(cause)
     const line = Option.isSome(failure) && ConfigError.isConfigError(failure.value)
       ? formatConfigError(failure.value)
+      : Option.isSome(failure) && failure.value instanceof EncryptionKeyMismatch
+      ? `start-up stopped: ${failure.value.message}`
       : Option.isSome(failure) && isServeError(failure.value)
       ? `start-up failed: cannot listen on ${describeListenError(failure.value.cause)}`
       : Cause.isInterruptedOnly(cause)

@@ -29,7 +29,7 @@ import { ProvisionChannelsOutput } from "../../schema/tools/ProvisionChannels.ts
  * one of these commands; `AgentBehavior` gives each its own typed handler.
  */
 export class Provision extends Schema.TaggedRequest<Provision>()("Provision", {
-  failure: Schema.Union(AlreadyProvisioned, PoolExhausted, ProviderFailure),
+  failure: Schema.Union(AlreadyProvisioned, PoolExhausted, ProviderFailure, InvalidInput),
   success: ProvisionChannelsOutput,
   payload: {
     displayName: Schema.String,

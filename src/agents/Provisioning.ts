@@ -2,10 +2,11 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { AlreadyProvisioned, NotFound, ProviderFailure } from "../../schema/Errors.ts"
+import { AlreadyProvisioned, InvalidInput, NotFound, ProviderFailure } from "../../schema/Errors.ts"
 import type { DeprovisionChannelsOutput } from "../../schema/tools/DeprovisionChannels.ts"
 import type { ChannelStatusOutput } from "../../schema/tools/GetChannelStatus.ts"
 import type { ProvisionChannelsOutput, ProvisionedChannels } from "../../schema/tools/ProvisionChannels.ts"
+import { OutboundUrlPolicy } from "../http/OutboundUrlPolicy.ts"
 import { PublicUrl } from "../http/PublicUrl.ts"
 import { AgentGuard } from "../policy/AgentGuard.ts"
 import { AuditLog } from "../observability/AuditLog.ts"
@@ -43,6 +44,7 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
     const whatsapp = yield* WhatsAppSenders
     const guard = yield* AgentGuard
     const publicUrl = yield* PublicUrl
+    const urls = yield* OutboundUrlPolicy
 
     const provision = Effect.fn("Provisioning.provision")((state: AgentState, cmd: Provision) =>
       Effect.gen(function*() {
@@ -53,6 +55,13 @@ export class Provisioning extends Effect.Service<Provisioning>()("app/agents/Pro
           })
         }
         const caps = cmd.capabilities
+        const mirrorTo = cmd.routeDuplication?.sms?.mirrorTo
+        if (mirrorTo !== undefined) {
+          // SMS bodies will be posted there: refused now rather than at every send
+          yield* urls.check(mirrorTo).pipe(
+            Effect.mapError((e) => new InvalidInput({ message: `routeDuplication.sms.mirrorTo: ${e.message}` }))
+          )
+        }
         const hooks = {
           voice: yield* publicUrl.webhook(agentId, "voice"),
           sms: yield* publicUrl.webhook(agentId, "sms"),

@@ -15,6 +15,7 @@ const anyCredentialVariable = Effect.map(
   Effect.forEach(CREDENTIAL_VARIABLES, (name) => Config.option(Config.string(name))),
   (values) => values.some(Option.isSome)
 )
+import { parseProxyRange } from "../http/ClientAddress.ts"
 
 /**
  * A 32-byte key given as 64 hex characters or as base64 (standard or url-safe).
@@ -112,6 +113,7 @@ const rawConfig = Config.all({
   masterToken: Config.option(secretMinLength("MASTER_SECURITY_TOKEN")),
   adminToken: Config.option(secretMinLength("ADMIN_TOKEN")),
   encryptionKey: Config.option(key32("CREDENTIALS_ENCRYPTION_KEY")),
+  encryptionKeyPrevious: Config.option(key32("CREDENTIALS_ENCRYPTION_KEY_PREVIOUS")),
   sandboxAuthToken: Config.option(secretMinLength("SANDBOX_AUTH_TOKEN")),
   sandboxEmailDomain: Config.string("SANDBOX_EMAIL_DOMAIN").pipe(Config.withDefault("agents.sandbox.test")),
   sandboxWhatsAppPoolSize: Config.integer("SANDBOX_WHATSAPP_POOL_SIZE").pipe(
@@ -132,6 +134,13 @@ const rawConfig = Config.all({
   callbackSigningSecret: Config.option(secretMinLength("CALLBACK_SIGNING_SECRET")),
   callbackMaxAgeHours: positiveInt("CALLBACK_MAX_AGE_HOURS", 72),
   mediaFetchAllowPrivate: Config.boolean("MEDIA_FETCH_ALLOW_PRIVATE").pipe(Config.withDefault(false)),
+  outboundAllowedOrigins: Config.array(Config.string(), "OUTBOUND_ALLOWED_ORIGINS").pipe(
+    Config.validate({
+      message: "expected comma-separated origins such as https://hooks.internal:8443",
+      validation: (list) => list.every((o) => URL.canParse(o) && /^https?:$/.test(new URL(o).protocol))
+    }),
+    Config.withDefault([] as ReadonlyArray<string>)
+  ),
   inboundEmailSecret: Config.option(secretMinLength("INBOUND_EMAIL_SECRET")),
   maxMessageBodyChars: positiveInt("MAX_MESSAGE_BODY_CHARS", 20000),
   tokenTtlDays: positiveInt("TOKEN_TTL_DAYS", 90),
@@ -139,6 +148,56 @@ const rawConfig = Config.all({
   authLockoutWindowSeconds: positiveInt("AUTH_LOCKOUT_WINDOW_SECONDS", 300),
   authLockoutSeconds: positiveInt("AUTH_LOCKOUT_SECONDS", 900),
   mcpMaxSessions: positiveInt("MCP_MAX_SESSIONS", 1000),
+  mcpAnonymousSessionsPerAddress: positiveInt("MCP_ANON_SESSIONS_PER_ADDRESS", 64),
+  mcpAnonymousIdleSeconds: positiveInt("MCP_ANON_IDLE_SECONDS", 60),
+  allowedHosts: Config.array(Config.string(), "ALLOWED_HOSTS").pipe(Config.withDefault([] as ReadonlyArray<string>)),
+  corsAllowedOrigins: Config.array(Config.string(), "CORS_ALLOWED_ORIGINS").pipe(
+    Config.validate({
+      message: "expected comma-separated origins such as https://app.example.com",
+      validation: (list) => list.every((o) => URL.canParse(o) && new URL(o).origin === o.replace(/\/+$/, ""))
+    }),
+    Config.withDefault([] as ReadonlyArray<string>)
+  ),
+  trustedProxies: Config.array(Config.string(), "TRUSTED_PROXIES").pipe(
+    Config.validate({
+      message: "expected comma-separated addresses or CIDR ranges",
+      validation: (list) => list.every((e) => parseProxyRange(e) !== undefined)
+    }),
+    Config.withDefault([] as ReadonlyArray<string>)
+  ),
+  httpHeadersTimeoutSeconds: positiveInt("HTTP_HEADERS_TIMEOUT_SECONDS", 10),
+  httpRequestTimeoutSeconds: positiveInt("HTTP_REQUEST_TIMEOUT_SECONDS", 30),
+  httpKeepAliveTimeoutSeconds: positiveInt("HTTP_KEEPALIVE_TIMEOUT_SECONDS", 5),
+  maxConnectionsPerAddress: positiveInt("MAX_CONNECTIONS_PER_ADDRESS", 256),
+  rateLimitPerAddressPerSecond: positiveInt("RATE_LIMIT_PER_ADDRESS_PER_SECOND", 100),
+  rateLimitPerAddressBurst: positiveInt("RATE_LIMIT_PER_ADDRESS_BURST", 1000),
+  metricsToken: Config.option(secretMinLength("METRICS_TOKEN")),
+  otlpEndpoint: Config.option(url("OTEL_EXPORTER_OTLP_ENDPOINT")),
+  adminWhatsAppNumber: Config.option(Config.string("ADMIN_WHATSAPP_NUMBER").pipe(
+    Config.validate({ message: "expected an E.164 number such as +15551234567", validation: (n) => /^\+[1-9]\d{6,14}$/.test(n) })
+  )),
+  adminAlertFrom: Config.string("ADMIN_ALERT_FROM").pipe(Config.withDefault("+15550100000")),
+  adminAlertQuietStart: Config.integer("ADMIN_ALERT_QUIET_HOURS_START").pipe(Config.withDefault(23)),
+  adminAlertQuietEnd: Config.integer("ADMIN_ALERT_QUIET_HOURS_END").pipe(Config.withDefault(7)),
+  adminAlertTimeZone: Config.string("ADMIN_ALERT_TIMEZONE").pipe(
+    Config.validate({
+      message: "expected an IANA time zone such as Europe/Berlin",
+      validation: (tz) => {
+        try {
+          new Intl.DateTimeFormat("en", { timeZone: tz })
+          return true
+        } catch {
+          return false
+        }
+      }
+    }),
+    Config.withDefault("UTC")
+  ),
+  adminAlertDedupeSeconds: positiveInt("ADMIN_ALERT_DEDUPE_SECONDS", 300),
+  adminAlertRepeatSeconds: positiveInt("ADMIN_ALERT_REPEAT_SECONDS", 900),
+  adminAlertDigestSeconds: positiveInt("ADMIN_ALERT_DIGEST_SECONDS", 3600),
+  anomalySuspendScore: Config.number("ANOMALY_SUSPEND_SCORE").pipe(Config.withDefault(1)),
+  anomalyNewRecipientsPer5Min: positiveInt("ANOMALY_NEW_RECIPIENTS_PER_5_MIN", 20),
   dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./data")),
   agentIdleSeconds: positiveInt("AGENT_IDLE_SECONDS", 300),
   retentionSweepSeconds: positiveInt("RETENTION_SWEEP_SECONDS", 3600),

@@ -22,6 +22,7 @@ import guardrails from "./migrations/0004_guardrails.ts"
 import addressLookup from "./migrations/0005_address_lookup.ts"
 import outboxLease from "./migrations/0006_outbox_lease.ts"
 import providerResources from "./migrations/0007_provider_resources.ts"
+import keyCheck from "./migrations/0008_key_check.ts"
 
 /**
  * Every migration, keyed `<id>_<name>`. Append new ones (`"0002_…"`); never edit an applied one.
@@ -35,7 +36,8 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0004_guardrails": guardrails,
   "0005_address_lookup": addressLookup,
   "0006_outbox_lease": outboxLease,
-  "0007_provider_resources": providerResources
+  "0007_provider_resources": providerResources,
+  "0008_key_check": keyCheck
 }
 
 /**

@@ -7,6 +7,7 @@ import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
 import { AgentId } from "../../schema/Ids.ts"
+import { AlertRecord } from "../observability/AlertManager.ts"
 
 /**
  * The REST contract (health + admin), declared as Schemas: handlers, request
@@ -137,6 +138,12 @@ export const WhatsAppTemplate = Schema.Struct({
 })
 export const WhatsAppTemplateList = Schema.Struct({ templates: Schema.Array(WhatsAppTemplate) })
 
+export const Unsuspended = Schema.Struct({ agentId: Schema.String, wasSuspended: Schema.Boolean })
+export const AlertList = Schema.Struct({ alerts: Schema.Array(AlertRecord) })
+export const AlertAcked = Schema.Struct({ id: Schema.String, acknowledged: Schema.Literal(true) })
+const AlertPath = Schema.Struct({ alertId: Schema.String.pipe(Schema.maxLength(64)) })
+export const AlertNotFound = errorBody("not_found", 404)
+
 export class AdminGroup extends HttpApiGroup.make("admin")
   .add(
     HttpApiEndpoint.post("rotateToken", "/agents/:agentId/tokens/rotate")
@@ -177,6 +184,24 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       .addSuccess(WhatsAppTemplate)
   )
   .add(HttpApiEndpoint.get("whatsAppTemplates", "/whatsapp/templates").addSuccess(WhatsAppTemplateList))
+  .add(
+    HttpApiEndpoint.post("unsuspendAgent", "/agents/:agentId/unsuspend")
+      .setPath(AgentPath)
+      .addSuccess(Unsuspended)
+      .annotate(OpenApi.Description, "Lifts an anomaly auto-suspension: the agent's tokens work again")
+  )
+  .add(
+    HttpApiEndpoint.get("alerts", "/alerts")
+      .addSuccess(AlertList)
+      .annotate(OpenApi.Description, "Admin alert history, newest first")
+  )
+  .add(
+    HttpApiEndpoint.post("ackAlert", "/alerts/:alertId/ack")
+      .setPath(AlertPath)
+      .addSuccess(AlertAcked)
+      .addError(AlertNotFound)
+      .annotate(OpenApi.Description, "Acknowledges a CRITICAL alert: it stops repeating")
+  )
   .middleware(AdminAuth)
   .prefix("/admin")
   .annotate(OpenApi.Title, "Admin")

@@ -12,6 +12,8 @@ import { AppConfig } from "../config/AppConfig.ts"
 import { Erasure } from "../messaging/Erasure.ts"
 import { WhatsAppTemplates } from "../messaging/WhatsAppTemplates.ts"
 import { AuditLog } from "../observability/AuditLog.ts"
+import { AlertManager } from "../observability/AlertManager.ts"
+import { AnomalyDetector } from "../security/AnomalyDetector.ts"
 import { EmailProvider } from "../providers/EmailProvider.ts"
 import { Telephony } from "../providers/Telephony.ts"
 import { VoiceOrchestrator } from "../providers/VoiceOrchestrator.ts"
@@ -101,6 +103,8 @@ export const AdminLive = HttpApiBuilder.group(Api, "admin", (handlers) =>
     const erasure = yield* Erasure
     const compliance = yield* Compliance
     const templates = yield* WhatsAppTemplates
+    const detector = yield* AnomalyDetector
+    const alerts = yield* AlertManager
     const sql = yield* SqlClient.SqlClient
     const decodeOutbox = Schema.decodeUnknown(Schema.Array(SandboxOutboxRow))
     const notFound = (agentId: string) => ({
@@ -199,4 +203,18 @@ export const AdminLive = HttpApiBuilder.group(Api, "admin", (handlers) =>
           return template
         }))
       .handle("whatsAppTemplates", () => Effect.map(templates.list, (list) => ({ templates: list })))
+      .handle("unsuspendAgent", ({ path }) =>
+        Effect.map(detector.unsuspend(path.agentId, "admin"), (wasSuspended) => ({ agentId: path.agentId, wasSuspended })))
+      .handle("alerts", () => Effect.map(alerts.list, (list) => ({ alerts: list })))
+      .handle("ackAlert", ({ path }) =>
+        Effect.gen(function*() {
+          const ok = yield* alerts.ack(path.alertId)
+          if (!ok) {
+            return yield* Effect.fail({
+              error: { code: "not_found" as const, message: "no open alert with this id" }
+            })
+          }
+          yield* audit.append({ eventType: "alert_acknowledged", actor: "admin", target: path.alertId })
+          return { id: path.alertId, acknowledged: true as const }
+        }))
   }))

@@ -11,7 +11,11 @@
  *
  * Sessions live in a store owned by the layer's scope: removed when their
  * transport closes (DELETE, SSE disconnect), expired when idle, capped in
- * number, and all closed when the layer's scope closes.
+ * number, and all closed when the layer's scope closes. A session opened
+ * without a valid bearer is anonymous until one of its tool calls
+ * authenticates: anonymous sessions (and SSE streams) get a small
+ * per-address allowance, a short idle life and their own cap, so they can
+ * never take the places of authenticated clients.
  */
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
@@ -31,17 +35,33 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { readCappedBody } from "../http/readCappedBody.ts"
 import * as McpServerFactory from "./McpServerFactory.ts"
-import type { ToolRegistry } from "./ToolRegistry.ts"
+import { ToolRegistry } from "./ToolRegistry.ts"
 
 export interface McpHttpOptions {
   /** `serverInfo` announced in `initialize`. */
   readonly server: McpServerFactory.McpServerInfo
-  /** Live sessions (Streamable HTTP + SSE) at most; further `initialize` / `GET /sse` get 503. Default 1000. */
+  /**
+   * Live authenticated sessions (Streamable HTTP + SSE) at most; further
+   * authenticated `initialize` / `GET /sse` get 503. Anonymous sessions never
+   * count here, so this room is always left for clients with a token. Default 1000.
+   */
   readonly maxSessions?: number | undefined
-  /** A session with no request for this long (and none in flight) is closed. Default 30 minutes. */
+  /** An authenticated session with no request for this long (and none in flight) is closed. Default 30 minutes. */
   readonly sessionIdleTimeout?: Duration.DurationInput | undefined
+  /**
+   * Anonymous sessions (opened without a valid bearer, not yet proven by an
+   * authenticated tool call) at most, all addresses together; beyond, 503.
+   * Default max(64, maxSessions / 10).
+   */
+  readonly maxAnonymousSessions?: number | undefined
+  /** Anonymous sessions one address may hold; opening one more closes its oldest (idle first). Default 64. */
+  readonly anonymousSessionsPerAddress?: number | undefined
+  /** An anonymous session idle this long is closed. Default 60 seconds. */
+  readonly anonymousIdleTimeout?: Duration.DurationInput | undefined
   /** Largest accepted POST body; larger ones get 413. Default 1 MiB. */
   readonly maxBodyBytes?: number | undefined
+  /** The client address of a request (trusted-proxy aware); default: the socket's remote address. */
+  readonly clientAddress?: ((request: HttpServerRequest.HttpServerRequest) => string) | undefined
 }
 
 /** Paths served by {@link layer}. */
@@ -54,9 +74,13 @@ export const paths = {
 interface Session<T> {
   readonly server: Server
   readonly transport: T
+  /** Address that opened the session (per-address allowance of anonymous sessions). */
+  readonly clientIp: string
   /** Mutable bookkeeping, only touched from the JS thread. */
   lastActivity: number
   inFlight: number
+  /** Opened with a valid bearer, or one of its tool calls authenticated. */
+  authenticated: boolean
 }
 
 const jsonRpcError = (status: number, code: number, message: string): HttpServerResponse.HttpServerResponse =>
@@ -64,8 +88,13 @@ const jsonRpcError = (status: number, code: number, message: string): HttpServer
 
 const sessionNotFound = jsonRpcError(404, -32001, "Session not found")
 const tooManySessions = jsonRpcError(503, -32000, "Service Unavailable: too many MCP sessions")
+const tooManyAnonymous = jsonRpcError(
+  503,
+  -32000,
+  "Service Unavailable: too many unauthenticated MCP sessions; connect with 'Authorization: Bearer <token>'"
+)
 
-const clientIpOf = (request: HttpServerRequest.HttpServerRequest): string =>
+const remoteAddressOf = (request: HttpServerRequest.HttpServerRequest): string =>
   Option.getOrElse(request.remoteAddress, () => "unknown")
 
 /**
@@ -142,27 +171,42 @@ const readJsonBody = (
 
 /**
  * Adds the MCP HTTP routes to the router. Name/version of the server are
- * parameters; limits default to 1000 sessions, 30 min idle, 1 MiB bodies.
+ * parameters; limits default to 1000 authenticated sessions, 30 min idle,
+ * 1 MiB bodies, and a small allowance of anonymous sessions (4 per address,
+ * 60 s idle).
  */
 export const layer = (
   options: McpHttpOptions
 ): Layer.Layer<never, never, HttpLayerRouter.HttpRouter | ToolRegistry> =>
   Layer.scopedDiscard(Effect.gen(function*() {
     const router = yield* HttpLayerRouter.HttpRouter
+    const registry = yield* ToolRegistry
     const makeServer = yield* McpServerFactory.make(options.server)
     const maxSessions = options.maxSessions ?? 1000
+    const maxAnonymous = options.maxAnonymousSessions ?? Math.max(64, Math.floor(maxSessions / 10))
+    const anonymousPerAddress = options.anonymousSessionsPerAddress ?? 64
     const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024
+    const clientIpOf = options.clientAddress ?? remoteAddressOf
     const idleTimeout = Duration.decode(options.sessionIdleTimeout ?? Duration.minutes(30))
+    const anonymousIdle = Duration.decode(options.anonymousIdleTimeout ?? Duration.seconds(60))
     const idleMillis = Duration.toMillis(idleTimeout)
+    const anonymousIdleMillis = Duration.toMillis(anonymousIdle)
     const sweepEvery = Duration.max(
-      Duration.min(Duration.unsafeDivide(idleTimeout, 2), Duration.minutes(1)),
+      Duration.min(Duration.unsafeDivide(Duration.min(idleTimeout, anonymousIdle), 2), Duration.minutes(1)),
       Duration.millis(10)
     )
 
     // Owned by this layer's scope; every entry is closed by the finalizer below.
     const streamable = new Map<string, Session<StreamableHTTPServerTransport>>()
     const sse = new Map<string, Session<SSEServerTransport>>()
-    const liveSessions = () => streamable.size + sse.size
+    type AnySession = Session<StreamableHTTPServerTransport> | Session<SSEServerTransport>
+    const allSessions = (): Array<AnySession> => [...streamable.values(), ...sse.values()]
+    const countSessions = (only: (s: AnySession) => boolean) => {
+      let n = 0
+      for (const s of streamable.values()) if (only(s)) n++
+      for (const s of sse.values()) if (only(s)) n++
+      return n
+    }
 
     /** Closes the SDK server (and so its transport); its `onclose` removes it from its map. */
     const closeSession = <T>(store: Map<string, Session<T>>, id: string, session: Session<T>) =>
@@ -180,16 +224,54 @@ export const layer = (
         { concurrency: "unbounded", discard: true }
       )
 
-    const sweepIdle = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      closeAll(streamable, (s) => s.inFlight === 0 && now - s.lastActivity >= idleMillis)
-    )
+    const closeWhere = (only: (session: AnySession) => boolean) =>
+      Effect.zipRight(closeAll(streamable, only), closeAll(sse, only), { concurrent: true })
 
-    const ensureCapacity: Effect.Effect<void, HttpServerResponse.HttpServerResponse> = Effect.suspend(() =>
-      liveSessions() < maxSessions ? Effect.void : Effect.zipRight(
-        sweepIdle,
-        Effect.suspend(() => liveSessions() < maxSessions ? Effect.void : Effect.fail(tooManySessions))
-      )
-    )
+    /** Idle sessions: authenticated ones after `sessionIdleTimeout`, anonymous ones (and their SSE streams) much sooner. */
+    const sweepIdle = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      closeWhere((s) =>
+        s.inFlight === 0 && now - s.lastActivity >= (s.authenticated ? idleMillis : anonymousIdleMillis)
+      ))
+
+    /**
+     * Admission of a new session. With a valid bearer it takes one of
+     * `maxSessions` places; without, one of the few anonymous places: an
+     * address over its allowance loses its own oldest anonymous session (so
+     * a flood from one address only churns that address's sessions), and
+     * when all anonymous places are taken the answer is 503. Authenticated
+     * places are never given to anonymous sessions.
+     */
+    const admit = (clientIp: string, authenticated: boolean): Effect.Effect<void, HttpServerResponse.HttpServerResponse> =>
+      Effect.gen(function*() {
+        if (authenticated) {
+          if (countSessions((s) => s.authenticated) < maxSessions) return
+          yield* sweepIdle
+          if (countSessions((s) => s.authenticated) < maxSessions) return
+          return yield* Effect.fail(tooManySessions)
+        }
+        // idle ones go first (oldest first), then those with a request or stream open
+        const own = allSessions()
+          .filter((s) => !s.authenticated && s.clientIp === clientIp)
+          .sort((a, b) => (a.inFlight === 0) === (b.inFlight === 0)
+            ? a.lastActivity - b.lastActivity
+            : a.inFlight === 0 ? -1 : 1)
+        const excess = own.length - anonymousPerAddress + 1
+        if (excess > 0) {
+          const evict = new Set<AnySession>(own.slice(0, excess))
+          yield* closeWhere((s) => evict.has(s))
+        }
+        if (countSessions((s) => !s.authenticated) < maxAnonymous) return
+        yield* sweepIdle
+        if (countSessions((s) => !s.authenticated) < maxAnonymous) return
+        return yield* Effect.fail(tooManyAnonymous)
+      })
+
+    /** Whether the request's own `Authorization: Bearer` is a valid token. */
+    const bearerIsValid = (request: HttpServerRequest.HttpServerRequest) =>
+      Option.match(McpServerFactory.bearerFromHeaders(request.headers), {
+        onNone: () => Effect.succeed(false),
+        onSome: registry.verifyBearer
+      })
 
     /** Counts a request as activity, and keeps the session from expiring while it runs. */
     const track = <T, A, E, R>(session: Session<T>, effect: Effect.Effect<A, E, R>) =>
@@ -206,17 +288,25 @@ export const layer = (
           })
       )
 
-    yield* Effect.addFinalizer(() =>
-      Effect.zipRight(closeAll(streamable, () => true), closeAll(sse, () => true), { concurrent: true })
-    )
+    /** An SDK server whose authenticated tool calls promote `holder.session`. */
+    const serverFor = (clientIp: string, holder: { session?: AnySession }) =>
+      makeServer({
+        clientIp,
+        onAuthenticated: () => {
+          if (holder.session !== undefined) holder.session.authenticated = true
+        }
+      })
+
+    yield* Effect.addFinalizer(() => closeWhere(() => true))
     yield* sweepIdle.pipe(Effect.repeat(Schedule.spaced(sweepEvery)), Effect.forkScoped)
 
     // ---- Streamable HTTP ----------------------------------------------------
 
-    const newStreamableSession = (clientIp: string) =>
+    const newStreamableSession = (clientIp: string, authenticated: boolean) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        const server = makeServer({ clientIp })
+        const holder: { session?: AnySession } = {}
+        const server = serverFor(clientIp, holder)
         const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),
           // Called while the SDK handles `initialize`, before it answers.
@@ -224,7 +314,15 @@ export const layer = (
             streamable.set(id, session)
           }
         })
-        const session: Session<StreamableHTTPServerTransport> = { server, transport, lastActivity: now, inFlight: 0 }
+        const session: Session<StreamableHTTPServerTransport> = {
+          server,
+          transport,
+          clientIp,
+          lastActivity: now,
+          inFlight: 0,
+          authenticated
+        }
+        holder.session = session
         server.onclose = () => {
           const id = transport.sessionId
           if (id !== undefined && streamable.get(id) === session) streamable.delete(id)
@@ -271,8 +369,10 @@ export const layer = (
         if (!isInitializeRequest(body)) {
           return jsonRpcError(400, -32000, "Bad Request: No valid session ID provided")
         }
-        yield* ensureCapacity
-        const session = yield* newStreamableSession(clientIpOf(request))
+        const clientIp = clientIpOf(request)
+        const authenticated = yield* bearerIsValid(request)
+        yield* admit(clientIp, authenticated)
+        const session = yield* newStreamableSession(clientIp, authenticated)
         return yield* handleStreamable(request, session, Option.some(body)).pipe(
           // If the SDK rejected the initialize (e.g. bad Accept header), nothing
           // was registered: close the orphan server.
@@ -293,20 +393,32 @@ export const layer = (
 
     const getSse = (request: HttpServerRequest.HttpServerRequest) =>
       Effect.gen(function*() {
-        yield* ensureCapacity
+        const clientIp = clientIpOf(request)
+        const authenticated = yield* bearerIsValid(request)
+        yield* admit(clientIp, authenticated)
         const now = yield* Clock.currentTimeMillis
-        const server = makeServer({ clientIp: clientIpOf(request) })
+        const holder: { session?: AnySession } = {}
+        const server = serverFor(clientIp, holder)
         const transport = new SSEServerTransport(paths.messages, NodeHttpServerRequest.toServerResponse(request))
         const id = transport.sessionId
-        const session: Session<SSEServerTransport> = { server, transport, lastActivity: now, inFlight: 0 }
+        const session: Session<SSEServerTransport> = {
+          server,
+          transport,
+          clientIp,
+          lastActivity: now,
+          inFlight: 0,
+          authenticated
+        }
+        holder.session = session
         server.onclose = () => {
           if (sse.get(id) === session) sse.delete(id)
         }
         sse.set(id, session)
         // `connect` starts the transport, which writes the SSE headers and the
-        // `endpoint` event; the stream then stays open until either side closes.
-        // SSE sessions end with their GET, so they never idle-expire.
-        return yield* track(session, bridge(request, () => server.connect(transport))).pipe(
+        // `endpoint` event; the stream then stays open until either side
+        // closes. The open stream itself is not activity: a stream with no
+        // POST /messages for the idle time is closed by the sweep.
+        return yield* bridge(request, () => server.connect(transport)).pipe(
           Effect.ensuring(closeSession(sse, id, session))
         )
       }).pipe(Effect.merge)
@@ -331,4 +443,3 @@ export const layer = (
     yield* router.add("GET", paths.sse, getSse)
     yield* router.add("POST", paths.messages, postMessages)
   }))
-

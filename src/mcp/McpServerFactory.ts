@@ -41,6 +41,8 @@ export interface McpSessionDefaults {
   readonly clientIp: string
   /** The connection's own credential, when the transport has no headers (stdio: MCP_STDIO_TOKEN). */
   readonly bearer?: Redacted.Redacted<string> | undefined
+  /** Told when a call of this session authenticated (the HTTP layer then counts the session as authenticated). */
+  readonly onAuthenticated?: (() => void) | undefined
 }
 
 /** Creates one SDK `Server` (one per MCP session: an SDK `Server` binds one transport). */
@@ -84,7 +86,8 @@ export const toolCallContext = (extra: RequestExtra, defaults: McpSessionDefault
   const stamped = extra.authInfo?.extra?.[clientIpKey]
   return {
     bearer: Option.orElse(bearerFromHeaders(extra.requestInfo?.headers), () => Option.fromNullable(defaults.bearer)),
-    clientIp: typeof stamped === "string" ? stamped : defaults.clientIp
+    clientIp: typeof stamped === "string" ? stamped : defaults.clientIp,
+    authenticated: defaults.onAuthenticated
   }
 }
 

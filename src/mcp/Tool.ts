@@ -13,9 +13,11 @@ export type Authenticate = (securityToken: string | undefined) => Effect.Effect<
 
 /**
  * A registered MCP tool with its types erased: the descriptor `tools/list`
- * shows, and `run`, which decodes the arguments with the tool's Schema
- * (unknown properties are errors, every problem reported at once),
- * authenticates, runs the handler and encodes its output.
+ * shows, and `run`, which authenticates (with the raw `securityToken`
+ * argument, before anything else is looked at), bounds the arguments' depth
+ * and size, decodes them with the tool's Schema (unknown properties are
+ * errors, every problem reported, clipped), runs the handler and encodes its
+ * output.
  */
 export interface Tool<R> {
   readonly descriptor: ToolDescriptor
@@ -32,11 +34,60 @@ export const toolJsonSchema = <A, I>(schema: Schema.Schema<A, I>): ObjectJsonSch
   return { ...rest, type: "object" }
 }
 
-/** The message of a ParseError, one line per problem, with the path of each. */
-export const describeParseError = (e: ParseResult.ParseError): string =>
-  ParseResult.ArrayFormatter.formatErrorSync(e)
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "input"}: ${issue.message}`)
-    .join("; ")
+/** Limits on what an error message may carry back: a problem's text, how many problems, the whole message. */
+const MAX_ISSUE_CHARS = 200
+const MAX_ISSUES = 10
+const MAX_MESSAGE_CHARS = 2000
+
+const clip = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`)
+
+/**
+ * The message of a ParseError, one line per problem, with the path of each.
+ * Bounded: a union error repeats the input once per member, so every problem
+ * is clipped, at most 10 are listed, and the whole message is at most 2,000
+ * characters whatever the input was.
+ */
+export const describeParseError = (e: ParseResult.ParseError): string => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(e)
+  const lines = issues.slice(0, MAX_ISSUES).map((issue) =>
+    clip(`${issue.path.length > 0 ? issue.path.map(String).join(".") : "input"}: ${issue.message}`, MAX_ISSUE_CHARS)
+  )
+  if (issues.length > MAX_ISSUES) lines.push(`…and ${issues.length - MAX_ISSUES} more problems`)
+  return clip(lines.join("; "), MAX_MESSAGE_CHARS)
+}
+
+/** Deepest nesting of objects/arrays accepted in tool arguments. */
+export const MAX_ARGUMENT_DEPTH = 32
+/** Most values (objects, arrays, primitives) accepted in one call's arguments. */
+export const MAX_ARGUMENT_NODES = 20_000
+
+/**
+ * Checks the shape of raw arguments before any decoding, without recursion
+ * (a 10,000-deep tree must not overflow the stack): depth and number of
+ * values are bounded. Returns the problem, or undefined when acceptable.
+ */
+export const argumentShapeProblem = (args: unknown): string | undefined => {
+  const stack: Array<readonly [unknown, number]> = [[args, 1]]
+  let nodes = 0
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!
+    nodes++
+    if (nodes > MAX_ARGUMENT_NODES) return `arguments have more than ${MAX_ARGUMENT_NODES} values`
+    if (typeof value !== "object" || value === null) continue
+    if (depth > MAX_ARGUMENT_DEPTH) return `arguments are nested deeper than ${MAX_ARGUMENT_DEPTH} levels`
+    const children: ReadonlyArray<unknown> = Array.isArray(value) ? value : Object.values(value)
+    for (const child of children) stack.push([child, depth + 1])
+  }
+  return undefined
+}
+
+/** The `securityToken` argument, read from the raw input without decoding it (own string property only). */
+const rawSecurityToken = (args: unknown): string | undefined => {
+  if (typeof args !== "object" || args === null || Array.isArray(args)) return undefined
+  if (!Object.prototype.hasOwnProperty.call(args, "securityToken")) return undefined
+  const token: unknown = (args as { readonly securityToken?: unknown }).securityToken
+  return typeof token === "string" ? token : undefined
+}
 
 export const make = <I extends { readonly securityToken?: string | undefined }, IE, O, OE, R>(tool: {
   readonly name: string
@@ -60,10 +111,15 @@ export const make = <I extends { readonly securityToken?: string | undefined }, 
     },
     run: (args, authenticate) =>
       Effect.gen(function*() {
-        const input = yield* decode(args ?? {}).pipe(
+        // Authenticate first: an anonymous caller gets a short `unauthorized`,
+        // whatever it sent, and costs no decoding.
+        const principal = yield* authenticate(rawSecurityToken(args))
+        const raw = args ?? {}
+        const shape = argumentShapeProblem(raw)
+        if (shape !== undefined) return yield* new InvalidInput({ message: shape })
+        const input = yield* decode(raw).pipe(
           Effect.mapError((e) => new InvalidInput({ message: describeParseError(e) }))
         )
-        const principal = yield* authenticate(input.securityToken)
         const output = yield* tool.handler(input, principal)
         // an output that does not match its own Schema is our bug, not the caller's
         return yield* encode(output).pipe(Effect.orDie)

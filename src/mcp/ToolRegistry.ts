@@ -13,6 +13,11 @@ export interface ToolCallContext {
   readonly bearer: Option.Option<Redacted.Redacted<string>>
   /** Remote address of the HTTP connection, or "stdio". */
   readonly clientIp: string
+  /**
+   * Told once a call of this connection authenticated: the transport then
+   * stops treating the session as anonymous (see McpHttp).
+   */
+  readonly authenticated?: (() => void) | undefined
 }
 
 /** One tool as MCP `tools/list` describes it (JSON Schemas generated from Effect Schemas). */
@@ -37,4 +42,10 @@ export interface ToolDescriptor {
 export class ToolRegistry extends Context.Tag("app/mcp/ToolRegistry")<ToolRegistry, {
   readonly tools: ReadonlyArray<ToolDescriptor>
   readonly call: (name: string, args: unknown, ctx: ToolCallContext) => Effect.Effect<CallToolResult>
+  /**
+   * Whether a bearer token presented on a connection is valid (master or a live
+   * agent token). Never fails and records nothing: a wrong token on the
+   * connection is answered by the tool call that uses it.
+   */
+  readonly verifyBearer: (bearer: Redacted.Redacted<string>) => Effect.Effect<boolean>
 }>() {}

@@ -8,6 +8,7 @@ import { type ErrorBody, toErrorBody } from "../../schema/Errors.ts"
 import type { AgentRuntime } from "../agents/AgentRuntime.ts"
 import type { MessagesRepo } from "../messaging/MessagesRepo.ts"
 import type { UsageDashboard } from "../billing/UsageDashboard.ts"
+import { recordAction, recordActionDuration } from "../observability/Metrics.ts"
 import { Authenticator } from "../security/Authenticator.ts"
 import type * as Tool from "./Tool.ts"
 import { ToolRegistry } from "./ToolRegistry.ts"
@@ -48,6 +49,31 @@ const errorResult = (body: ErrorBody): CallToolResult => ({
   isError: true
 })
 
+const field = (value: unknown, key: string): unknown =>
+  typeof value === "object" && value !== null && Object.prototype.hasOwnProperty.call(value, key)
+    ? (value as Readonly<Record<string, unknown>>)[key]
+    : undefined
+
+/**
+ * Metrics of a successful tool call: its latency under its action type, and
+ * for a message that went out (sent or queued) the count and cost per agent
+ * and channel. Refusals (rate_limited) are counted by the guard instead.
+ */
+const recordToolMetrics = (name: string, args: unknown, out: unknown, seconds: number) => {
+  const actionType = name.replace(/^comms_/, "")
+  const status = field(out, "status")
+  const channel = field(out, "channel")
+  const cost = field(out, "cost")
+  const agent = field(args, "agentId")
+  if (
+    name === "comms_send_message" && (status === "sent" || status === "queued") &&
+    typeof channel === "string" && typeof agent === "string"
+  ) {
+    return recordAction({ agent, channel, actionType, cost: typeof cost === "number" ? cost : 0, durationSeconds: seconds })
+  }
+  return recordActionDuration(actionType, seconds)
+}
+
 /**
  * The registry behind every MCP transport: finds the tool, authenticates with
  * the `securityToken` argument or else the connection's Bearer token, runs it,
@@ -62,10 +88,13 @@ export const ToolRegistryLive = Layer.effect(
     const byName = new Map(AllTools.map((t) => [t.descriptor.name, t]))
     return ToolRegistry.of({
       tools: AllTools.map((t) => t.descriptor),
+      verifyBearer: (bearer) => auth.identify(bearer),
       call: (name, args, ctx) => {
         const tool = byName.get(name)
         if (tool === undefined) {
-          return Effect.succeed(errorResult({ error: { code: "not_found", message: `unknown tool: ${name}` } }))
+          return Effect.succeed(
+            errorResult({ error: { code: "not_found", message: `unknown tool: ${name.slice(0, 64)}` } })
+          )
         }
         const authenticate: Tool.Authenticate = (securityToken) =>
           auth.authenticate(
@@ -73,9 +102,10 @@ export const ToolRegistryLive = Layer.effect(
               ? Option.some(Redacted.make(securityToken))
               : ctx.bearer,
             ctx.clientIp
-          )
+          ).pipe(Effect.tap(() => Effect.sync(() => ctx.authenticated?.())))
         const started = Date.now()
         return tool.run(args, authenticate).pipe(
+          Effect.tap((out) => recordToolMetrics(name, args, out, (Date.now() - started) / 1000)),
           Effect.map((out) => result(out, false)),
           Effect.tap(() =>
             Effect.logInfo("tool_call").pipe(

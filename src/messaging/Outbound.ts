@@ -17,6 +17,7 @@ import type { AgentState } from "../agents/AgentState.ts"
 import { countSent } from "../agents/Counters.ts"
 import { type Background, done, failed, type Step, suspend } from "../agents/Step.ts"
 import type { SendMessage } from "../agents/Commands.ts"
+import { OutboundUrlPolicy } from "../http/OutboundUrlPolicy.ts"
 import { PublicUrl } from "../http/PublicUrl.ts"
 import { Unsubscribe } from "../http/Unsubscribe.ts"
 import { AppConfig } from "../config/AppConfig.ts"
@@ -26,6 +27,7 @@ import { ContentFilter } from "../policy/ContentFilter.ts"
 import { EmailProvider } from "../providers/EmailProvider.ts"
 import { ProviderError, providerToolError } from "../providers/ProviderError.ts"
 import { Telephony } from "../providers/Telephony.ts"
+import { AnomalyDetector } from "../security/AnomalyDetector.ts"
 import { MessagesRepo } from "./MessagesRepo.ts"
 import { addressOn, resolveRecipient } from "./Recipients.ts"
 import { WhatsAppTemplates } from "./WhatsAppTemplates.ts"
@@ -123,7 +125,9 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
     const email = yield* EmailProvider
     const publicUrl = yield* PublicUrl
     const audit = yield* AuditLog
-    const http = (yield* HttpClient.HttpClient).pipe(HttpClient.filterStatusOk)
+    // route duplication goes to URLs agents' owners gave: the outbound URL policy guards every fetch
+    const http = (yield* OutboundUrlPolicy).client.pipe(HttpClient.filterStatusOk)
+    const anomalies = yield* AnomalyDetector
     const mirrors = yield* FiberSet.make()
     const guard = yield* AgentGuard
     const unsubscribe = yield* Unsubscribe
@@ -173,6 +177,7 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
       Effect.gen(function*() {
         const verdict = yield* filter.check(text)
         if (verdict.allowed) return
+        yield* anomalies.record(agent.agentId, { _tag: "content_filter_hit" })
         yield* audit.append({
           eventType: "content_blocked",
           actor: agent.agentId,
@@ -301,6 +306,7 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
           return Either.left(limited)
         }
         const [admission, guardState] = admitted.right
+        yield* anomalies.record(agent.agentId, { _tag: "send", recipient: to })
         const message = { agent, cmd, from, to, toAgentId, body, subject, media, provider }
         const deliver = cmd.channel === "email"
           ? yield* emailDelivery(agent, message)

@@ -14,9 +14,10 @@ const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g
 export const render = (body: string, vars: Readonly<Record<string, string>>): Either.Either<string, string> => {
   const missing = new Set<string>()
   const text = body.replace(PLACEHOLDER, (_, name: string) => {
-    const v = vars[name]
-    if (v === undefined) missing.add(name)
-    return v ?? ""
+    // own properties only: `{{constructor}}` must not reach Object.prototype
+    const v = Object.prototype.hasOwnProperty.call(vars, name) ? vars[name] : undefined
+    if (typeof v !== "string") missing.add(name)
+    return typeof v === "string" ? v : ""
   })
   return missing.size > 0 ? Either.left([...missing].join(", ")) : Either.right(text)
 }

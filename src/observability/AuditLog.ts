@@ -17,6 +17,9 @@ export type AuditEventType =
   | "content_blocked"
   | "webhook_rejected"
   | "contact_erased"
+  | "agent_suspended"
+  | "agent_unsuspended"
+  | "alert_acknowledged"
 
 export interface AuditEvent {
   readonly eventType: AuditEventType

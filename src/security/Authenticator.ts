@@ -1,12 +1,14 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { Forbidden, LockedOut, Unauthorized } from "../../schema/Errors.ts"
+import { AgentSuspended, Forbidden, LockedOut, Unauthorized } from "../../schema/Errors.ts"
 import type { AgentId } from "../../schema/Ids.ts"
 import { AppConfig } from "../config/AppConfig.ts"
 import { constantTimeEqual } from "../webhooks/verify.ts"
 import { AuditLog } from "../observability/AuditLog.ts"
+import { recordSecurityEvent } from "../observability/Metrics.ts"
 import { AgentTokens } from "./AgentTokens.ts"
+import { AnomalyDetector, type AnomalyEvent } from "./AnomalyDetector.ts"
 import { AuthLockout } from "./AuthLockout.ts"
 
 /** Who is calling: the orchestrator (master token) or one agent. */
@@ -25,7 +27,17 @@ export class Authenticator extends Effect.Service<Authenticator>()("app/security
     const tokens = yield* AgentTokens
     const lockout = yield* AuthLockout
     const audit = yield* AuditLog
+    // optional, so that compositions without it (benches, narrow tests) still build; the app provides it
+    const detector = yield* Effect.serviceOption(AnomalyDetector)
+    const isSuspended = (agentId: AgentId) => Option.isSome(detector) && detector.value.isSuspended(agentId)
+    const recordAnomaly = (agentId: AgentId, event: AnomalyEvent) =>
+      Option.isSome(detector) ? detector.value.record(agentId, event) : Effect.void
     const master = Redacted.value(config.masterToken)
+
+    const suspendedError = (agentId: AgentId) =>
+      new AgentSuspended({
+        message: `agent ${agentId} is suspended after an anomaly; an admin must unsuspend it (POST /admin/agents/${agentId}/unsuspend)`
+      })
 
     const authenticate = (token: Option.Option<Redacted.Redacted<string>>, clientIp: string) =>
       Effect.gen(function*() {
@@ -45,9 +57,14 @@ export class Authenticator extends Effect.Service<Authenticator>()("app/security
           })
         }
         const agentId = yield* tokens.verify(token.value).pipe(Effect.orDie)
-        if (Option.isSome(agentId)) return { _tag: "Agent", agentId: agentId.value } as Principal
+        if (Option.isSome(agentId)) {
+          if (isSuspended(agentId.value)) return yield* suspendedError(agentId.value)
+          return { _tag: "Agent", agentId: agentId.value } as Principal
+        }
         const lockedNow = yield* lockout.recordFailure(clientIp)
+        yield* recordSecurityEvent("auth_failure")
         if (lockedNow) {
+          yield* recordSecurityEvent("auth_lockout")
           yield* Effect.logWarning("auth lockout started").pipe(Effect.annotateLogs({ securityEvent: "auth_lockout" }))
           yield* audit.append({
             eventType: "auth_lockout",
@@ -58,17 +75,38 @@ export class Authenticator extends Effect.Service<Authenticator>()("app/security
         return yield* new Unauthorized({ message: "invalid, expired or revoked security token" })
       })
 
-    /** The impersonation guard: master may act for any agent, an agent only for itself. */
+    /**
+     * The impersonation guard: master may act for any agent, an agent only for
+     * itself; nobody acts for a suspended agent. A token used for another agent
+     * counts as an auth failure of its own agent for the anomaly detector.
+     */
     const authorizeAgent = (principal: Principal, agentId: AgentId) =>
-      principal._tag === "Master" || principal.agentId === agentId
+      isSuspended(agentId)
+        ? Effect.fail(suspendedError(agentId))
+        : principal._tag === "Master" || principal.agentId === agentId
         ? Effect.void
-        : Effect.fail(new Forbidden({ message: "this token belongs to another agent" }))
+        : Effect.zipRight(
+          recordAnomaly(principal.agentId, { _tag: "auth_failure" }),
+          Effect.fail(new Forbidden({ message: "this token belongs to another agent" }))
+        )
 
     const requireMaster = (principal: Principal, what: string) =>
       principal._tag === "Master"
         ? Effect.void
         : Effect.fail(new Forbidden({ message: `${what} requires the master token` }))
 
-    return { authenticate, authorizeAgent, requireMaster } as const
+    /**
+     * Whether a token is the master token or a live agent token. Records no
+     * failure (connection-level checks must not double-count a wrong token:
+     * the tool call that uses it does).
+     */
+    const identify = (token: Redacted.Redacted<string>) =>
+      Effect.suspend(() =>
+        constantTimeEqual(Redacted.value(token), master)
+          ? Effect.succeed(true)
+          : Effect.map(tokens.verify(token), Option.isSome)
+      ).pipe(Effect.orElseSucceed(() => false))
+
+    return { authenticate, authorizeAgent, requireMaster, identify } as const
   })
 }) {}

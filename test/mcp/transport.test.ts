@@ -80,8 +80,8 @@ const twoMegabytes = JSON.stringify({
 })
 
 /** Opens a session without keeping a GET stream open (so it can go idle). */
-const rawInitialize = (url: string) =>
-  Effect.map(post(`${url}/mcp`, initializeBody), (response) => ({
+const rawInitialize = (url: string, headers: Record<string, string> = {}) =>
+  Effect.map(post(`${url}/mcp`, initializeBody, headers), (response) => ({
     status: response.status,
     sessionId: response.headers.get("mcp-session-id")
   }))
@@ -289,13 +289,14 @@ layer(serverLayer({}), { excludeTestServices: true })("deprecated HTTP+SSE /sse 
 layer(serverLayer({ maxSessions: 2, sessionIdleTimeout: "300 millis" }), { excludeTestServices: true })(
   "session limits",
   (it) => {
-    it.effect("caps live sessions (503) and expires idle ones", () =>
+    it.effect("caps live authenticated sessions (503) and expires idle ones", () =>
       Effect.gen(function*() {
         const url = yield* baseUrl
-        const first = yield* rawInitialize(url)
-        const second = yield* rawInitialize(url)
+        const bearer = { authorization: `Bearer ${testToken}` }
+        const first = yield* rawInitialize(url, bearer)
+        const second = yield* rawInitialize(url, bearer)
         expect([first.status, second.status]).toEqual([200, 200])
-        const third = yield* rawInitialize(url)
+        const third = yield* rawInitialize(url, bearer)
         expect(third.status).toBe(503)
         yield* Effect.sleep("800 millis")
         const expired = yield* post(`${url}/mcp`, listToolsBody, {
@@ -303,7 +304,7 @@ layer(serverLayer({ maxSessions: 2, sessionIdleTimeout: "300 millis" }), { exclu
           "mcp-protocol-version": LATEST_PROTOCOL_VERSION
         })
         expect(expired.status).toBe(404)
-        const again = yield* rawInitialize(url)
+        const again = yield* rawInitialize(url, bearer)
         expect(again.status).toBe(200)
       }))
 

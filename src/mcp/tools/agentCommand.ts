@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
-import type { Forbidden } from "../../../schema/Errors.ts"
+import type { AgentSuspended, Forbidden } from "../../../schema/Errors.ts"
 import type { AgentId } from "../../../schema/Ids.ts"
 import { AgentRuntime } from "../../agents/AgentRuntime.ts"
 import type { AgentCommand } from "../../agents/Commands.ts"
@@ -16,7 +16,7 @@ export const sendAsAgent = <C extends AgentCommand>(
   command: C
 ): Effect.Effect<
   Schema.WithResult.Success<C>,
-  Schema.WithResult.Failure<C> | Forbidden,
+  Schema.WithResult.Failure<C> | Forbidden | AgentSuspended,
   Authenticator | AgentRuntime
 > =>
   Effect.gen(function*() {
