@@ -111,6 +111,14 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
   readonly code = "rate_limited"
 }
 
+/** A call or voice message refused because it would exceed the agent's daily or monthly spending cap. */
+export class SpendCapReached extends Schema.TaggedError<SpendCapReached>()("SpendCapReached", {
+  message: Schema.String,
+  retryAfterSeconds: Schema.Number
+}) {
+  readonly code = "spend_cap_reached"
+}
+
 /** Every error a tool may answer with. */
 export const ToolError = Schema.Union(
   InvalidInput,
@@ -127,7 +135,8 @@ export const ToolError = Schema.Union(
   QuietHours,
   OptedOut,
   ContactLimit,
-  RateLimited
+  RateLimited,
+  SpendCapReached
 )
 export type ToolError = typeof ToolError.Type
 

@@ -41,6 +41,7 @@ import { InboundHooks } from "./webhooks/InboundHooks.ts"
 import { WebhookRoutes } from "./webhooks/WebhookRoutes.ts"
 import { Unsubscribe, UnsubscribeRoutes } from "./http/Unsubscribe.ts"
 import { MetricsLive, MetricsRoute } from "./observability/Metrics.ts"
+import { CallAdmission } from "./voice/CallAdmission.ts"
 
 /**
  * The database, handed out only once migrated: layers that need SqlClient are
@@ -64,7 +65,7 @@ export const DomainServices = ToolRegistryLive.pipe(
   Layer.provideMerge(Inbound.Default),
   Layer.provideMerge(InboundHooks.Default),
   Layer.provideMerge(AgentSupervisor.Default),
-  Layer.provideMerge(Layer.mergeAll(Provisioning.Default, Outbound.Default, Retention.Default, Erasure.Default)),
+  Layer.provideMerge(Layer.mergeAll(Provisioning.Default, Outbound.Default, Retention.Default, Erasure.Default, CallAdmission.Default)),
   Layer.provideMerge(Layer.mergeAll(
     Authenticator.Default,
     MessagesRepo.Default,

@@ -17,6 +17,7 @@ import { type AgentState, load } from "./AgentState.ts"
 import type { AgentCommand } from "./Commands.ts"
 import { Outbound } from "../messaging/Outbound.ts"
 import { Provisioning } from "./Provisioning.ts"
+import { CallAdmission } from "../voice/CallAdmission.ts"
 
 type Reply<C extends AgentCommand> = Exit.Exit<Schema.WithResult.Success<C>, Schema.WithResult.Failure<C>>
 
@@ -49,7 +50,7 @@ export interface AgentActor {
 export const make = (agentId: AgentId): Effect.Effect<
   AgentActor,
   never,
-  Scope.Scope | Provisioning | Outbound | AgentsRepo | AgentGuard | UsageDashboard | AuditLog
+  Scope.Scope | Provisioning | Outbound | AgentsRepo | AgentGuard | UsageDashboard | AuditLog | CallAdmission
 > =>
   Effect.gen(function*() {
     const provisioning = yield* Provisioning
@@ -57,6 +58,7 @@ export const make = (agentId: AgentId): Effect.Effect<
     const usage = yield* UsageDashboard
     const guard = yield* AgentGuard
     const audit = yield* AuditLog
+    const calls = yield* CallAdmission
     const mailbox = yield* Queue.bounded<Envelope>(MAILBOX_CAPACITY)
     const restarts = yield* Ref.make(0)
     const loaded = yield* Ref.make(false)
@@ -86,6 +88,10 @@ export const make = (agentId: AgentId): Effect.Effect<
             })
             return [out, { ...state, guard: guard.withLimits(state.guard, out.limits) }] as const
           })
+        case "AdmitCall":
+          return calls.admit(state, command)
+        case "CallEnded":
+          return calls.ended(state, command)
       }
     }
 

@@ -11,6 +11,7 @@ import { Outbound } from "../messaging/Outbound.ts"
 import type { UsageDashboard } from "../billing/UsageDashboard.ts"
 import type { AuditLog } from "../observability/AuditLog.ts"
 import type { AgentGuard } from "../policy/AgentGuard.ts"
+import type { CallAdmission } from "../voice/CallAdmission.ts"
 
 /**
  * Keeps one actor per agent that has work: started on the first command,
@@ -21,7 +22,7 @@ export class AgentSupervisor extends Effect.Service<AgentSupervisor>()("app/agen
   scoped: Effect.gen(function*() {
     const config = yield* AppConfig
     const context = yield* Effect.context<
-      Provisioning | Outbound | AgentsRepo | AgentGuard | UsageDashboard | AuditLog
+      Provisioning | Outbound | AgentsRepo | AgentGuard | UsageDashboard | AuditLog | CallAdmission
     >()
     const actors = yield* RcMap.make({
       lookup: (agentId: AgentId) => AgentActor.make(agentId).pipe(Effect.provide(context)),
