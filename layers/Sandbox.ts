@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { AppConfig } from "../src/config/AppConfig.ts"
 import { SandboxCarrier } from "../src/providers/sandbox/SandboxCarrier.ts"
+import { SandboxCalls } from "../src/providers/sandbox/SandboxCalls.ts"
 import { SandboxDelivery } from "../src/providers/sandbox/SandboxDelivery.ts"
 import { SandboxProviders } from "../src/providers/sandbox/SandboxProviders.ts"
 
@@ -20,5 +21,6 @@ const SeedWhatsAppPool = Layer.effectDiscard(
 
 export const SandboxLive = Layer.merge(SandboxProviders, SeedWhatsAppPool).pipe(
   Layer.provide(SandboxDelivery.Default),
+  Layer.provide(SandboxCalls.Default),
   Layer.provideMerge(SandboxCarrier.Default)
 )

@@ -61,8 +61,6 @@ export const voiceConfig = Config.all({
   wsTokenTtlSeconds: positiveNumber("VOICE_WS_TOKEN_TTL_SECONDS", 120),
   /** Seconds a signed /media URL (voice messages, recordings) stays valid. */
   mediaUrlTtlSeconds: positiveNumber("MEDIA_URL_TTL_SECONDS", 3600),
-  /** Sandbox carrier: exchanges each way before a simulated agent-to-agent call hangs up. */
-  sandboxCallTurns: Config.integer("SANDBOX_CALL_TURNS").pipe(Config.withDefault(4))
 })
 
 export type VoiceConfig = Config.Config.Success<typeof voiceConfig>

@@ -11,6 +11,7 @@ import { VoiceOrchestrator } from "../VoiceOrchestrator.ts"
 import { WhatsAppSenders } from "../WhatsAppSenders.ts"
 import { ProviderError } from "../ProviderError.ts"
 import { SandboxCarrier } from "./SandboxCarrier.ts"
+import { SandboxCalls } from "./SandboxCalls.ts"
 import { SandboxDelivery } from "./SandboxDelivery.ts"
 
 /** The sandbox adapters of every provider port, all backed by the one SandboxCarrier. */
@@ -39,6 +40,7 @@ export const SandboxTelephony = Layer.effect(
   Effect.gen(function*() {
     const carrier = yield* SandboxCarrier
     const delivery = yield* SandboxDelivery
+    const calls = yield* SandboxCalls
     const config = yield* AppConfig
     return Telephony.of({
       provider: "sandbox",
@@ -55,6 +57,8 @@ export const SandboxTelephony = Layer.effect(
       decodeMessage: decodeTwilioMessage,
       decodeStatus: decodeTwilioStatus,
       releaseNumber: (agentId) => carrier.release(agentId, "phone"),
+      placeCall: calls.placeCall,
+      updateCall: calls.updateCall,
       health: ok
     })
   })
