@@ -17,6 +17,7 @@ export type AuditEventType =
   | "content_blocked"
   | "webhook_rejected"
   | "contact_erased"
+  | "call_transferred"
 
 export interface AuditEvent {
   readonly eventType: AuditEventType
