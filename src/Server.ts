@@ -42,6 +42,12 @@ import { WebhookRoutes } from "./webhooks/WebhookRoutes.ts"
 import { Unsubscribe, UnsubscribeRoutes } from "./http/Unsubscribe.ts"
 import { MetricsLive, MetricsRoute } from "./observability/Metrics.ts"
 import { CallAdmission } from "./voice/CallAdmission.ts"
+import { VoiceProvidersLive } from "../layers/Voice.ts"
+import { MediaUrls } from "./voice/MediaUrls.ts"
+import { PriceTable } from "./billing/PriceTable.ts"
+import { VoiceCalls } from "./voice/VoiceCalls.ts"
+import { VoiceMessages } from "./voice/VoiceMessages.ts"
+import { VoiceRoutes } from "./voice/VoiceRoutes.ts"
 
 /**
  * The database, handed out only once migrated: layers that need SqlClient are
@@ -62,6 +68,7 @@ export const InfraLive = Layer.mergeAll(MigratedDatabase, PublicUrl.Default, Fet
  * and the tool registry; needs provider ports.
  */
 export const DomainServices = ToolRegistryLive.pipe(
+  Layer.provideMerge(Layer.mergeAll(VoiceCalls.Default, VoiceMessages.Default)),
   Layer.provideMerge(Inbound.Default),
   Layer.provideMerge(InboundHooks.Default),
   Layer.provideMerge(AgentSupervisor.Default),
@@ -84,8 +91,11 @@ export const DomainServices = ToolRegistryLive.pipe(
     WhatsAppTemplates.Default,
     ContentFilter.Default,
     Compliance.Default,
-    Cipher.Default
-  ))
+    Cipher.Default,
+    MediaUrls.Default,
+    PriceTable.Default
+  )),
+  Layer.provideMerge(VoiceProvidersLive)
 )
 
 /**
@@ -108,6 +118,7 @@ export const RoutesLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) =>
       maxSessions: config.mcpMaxSessions
     }),
     WebhookRoutes,
+    VoiceRoutes,
     UnsubscribeRoutes,
     MetricsRoute,
     HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(

@@ -18,16 +18,26 @@ import { GetMessages } from "./tools/GetMessages.ts"
 import { SendMessage } from "./tools/SendMessage.ts"
 import { GetUsageDashboard } from "./tools/GetUsageDashboard.ts"
 import { SetAgentLimits } from "./tools/SetAgentLimits.ts"
+import { MakeCall } from "./tools/MakeCall.ts"
+import { TransferCall } from "./tools/TransferCall.ts"
+import { SendVoiceMessage } from "./tools/SendVoiceMessage.ts"
+import type { VoiceCalls } from "../voice/VoiceCalls.ts"
+import type { VoiceMessages } from "../voice/VoiceMessages.ts"
 
 /** Every tool this release registers: only tools that work. */
-export const AllTools: ReadonlyArray<Tool.Tool<Authenticator | AgentSupervisor | MessagesRepo | UsageDashboard>> = [
+export const AllTools: ReadonlyArray<
+  Tool.Tool<Authenticator | AgentSupervisor | MessagesRepo | UsageDashboard | VoiceCalls | VoiceMessages>
+> = [
   ProvisionChannels,
   DeprovisionChannels,
   GetChannelStatus,
   SendMessage,
   GetMessages,
   GetUsageDashboard,
-  SetAgentLimits
+  SetAgentLimits,
+  MakeCall,
+  TransferCall,
+  SendVoiceMessage
 ]
 
 const result = (json: unknown, isError: boolean): CallToolResult => ({
@@ -53,7 +63,9 @@ const errorResult = (body: ErrorBody): CallToolResult => ({
 export const ToolRegistryLive = Layer.effect(
   ToolRegistry,
   Effect.gen(function*() {
-    const context = yield* Effect.context<Authenticator | AgentSupervisor | MessagesRepo | UsageDashboard>()
+    const context = yield* Effect.context<
+      Authenticator | AgentSupervisor | MessagesRepo | UsageDashboard | VoiceCalls | VoiceMessages
+    >()
     const auth = yield* Authenticator
     const byName = new Map(AllTools.map((t) => [t.descriptor.name, t]))
     return ToolRegistry.of({

@@ -281,7 +281,7 @@ export class VoiceCalls extends Effect.Service<VoiceCalls>()("app/voice/VoiceCal
         const admitted = yield* Effect.either(supervisor.send(agentId, new AdmitCall({
           direction: "inbound",
           to: fields.from,
-          maxMinutes: 240,
+          maxMinutes: settings.inboundMaxMinutes,
           purpose: "live_call",
           channel: "voice",
           provider: telephony.provider

@@ -57,6 +57,8 @@ export const voiceConfig = Config.all({
   ),
   defaultVoice: Config.string("DEFAULT_TTS_VOICE").pipe(Config.option),
   language: Config.string("VOICE_LANGUAGE").pipe(Config.withDefault("en-US")),
+  /** Cap of an inbound call in minutes (fractions allowed); the agent's maxCallDurationMinutes still applies. */
+  inboundMaxMinutes: positiveNumber("INBOUND_CALL_MAX_MINUTES", 30),
   /** Seconds a voice-ws token stays valid after the call was answered. */
   wsTokenTtlSeconds: positiveNumber("VOICE_WS_TOKEN_TTL_SECONDS", 120),
   /** Seconds a signed /media URL (voice messages, recordings) stays valid. */
