@@ -149,7 +149,9 @@ export class CallEnded extends Schema.TaggedRequest<CallEnded>()("CallEnded", {
     actionType: Schema.String,
     channel: Schema.String,
     provider: Schema.String,
-    externalId: Schema.NullOr(Schema.String)
+    externalId: Schema.NullOr(Schema.String),
+    /** Turns spoken by each side (counts only: usage metadata carries no content). */
+    turns: Schema.optional(Schema.Struct({ caller: Schema.Number, agent: Schema.Number }))
   }
 }) {}
 

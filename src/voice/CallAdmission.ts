@@ -8,6 +8,9 @@ import { fromUsd } from "../billing/PriceTable.ts"
 import { type Admission, AgentGuard } from "../policy/AgentGuard.ts"
 
 const DAY_MS = 86_400_000
+
+const turnCounts = (cmd: CallEnded) =>
+  cmd.turns === undefined ? {} : { callerTurns: cmd.turns.caller, agentTurns: cmd.turns.agent }
 const secondsCeil = (ms: number) => Math.ceil(ms / 1000)
 
 /**
@@ -85,7 +88,7 @@ export class CallAdmission extends Effect.Service<CallAdmission>()("app/voice/Ca
               actualCost: cmd.cost,
               channel: cmd.channel,
               actionType: cmd.actionType,
-              metadata: { minutes: cmd.minutes, callId: cmd.callId, country: a.country ?? "unknown" }
+              metadata: { minutes: cmd.minutes, callId: cmd.callId, country: a.country ?? "unknown", ...turnCounts(cmd) }
             }
             : { ok: false })
           return [{ settled: true }, { ...state, guard: next }] as const
@@ -97,7 +100,7 @@ export class CallAdmission extends Effect.Service<CallAdmission>()("app/voice/Ca
           cost: cmd.cost,
           channel: cmd.channel,
           actionType: cmd.actionType,
-          metadata: { minutes: cmd.minutes, callId: cmd.callId }
+          metadata: { minutes: cmd.minutes, callId: cmd.callId, ...turnCounts(cmd) }
         })
         return [{ settled: true }, { ...state, guard: next }] as const
       }).pipe(Effect.withSpan("CallAdmission.ended", { attributes: { agentId: state.agentId } }))

@@ -135,6 +135,7 @@ export class VoiceCalls extends Effect.Service<VoiceCalls>()("app/voice/VoiceCal
         const connected = call.connectedAt !== undefined || (outcome.status === "completed" && seconds > 0)
         const minutes = connected ? Math.max(1, Math.ceil(seconds / 60)) : 0
         const other = call.direction === "outbound" ? call.to : call.from
+        const turns = call.session === undefined ? undefined : yield* call.session.turns
         const cost = minutes * toUsd(prices.unitPrice(telephony.provider, "voice", call.admission.country ?? countryOf(other)))
         yield* supervisor.send(call.agentId, new CallEnded({
           callId,
@@ -142,10 +143,15 @@ export class VoiceCalls extends Effect.Service<VoiceCalls>()("app/voice/VoiceCal
           connected,
           minutes,
           cost,
-          actionType: call.direction === "outbound" ? "make_call" : "receive_call",
+          // the usage dashboard buckets both as calls
+          actionType: call.direction === "outbound" ? "make_call" : "call_minutes",
           channel: "voice",
           provider: telephony.provider,
-          externalId: call.callSid ?? null
+          externalId: call.callSid ?? null,
+          turns: turns === undefined ? undefined : {
+            caller: turns.filter((t) => t.role === "caller").length,
+            agent: turns.filter((t) => t.role === "agent").length
+          }
         }))
         const status = connected && !TERMINAL.has(outcome.status) ? "completed" : outcome.status
         yield* sql`UPDATE call_logs SET status = ${status}, duration_seconds = ${seconds}, minutes = ${minutes},

@@ -9,6 +9,7 @@
 import { describe, expect, layer } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
+import type { SandboxVerb } from "../../src/providers/sandbox/SandboxTwiml.ts"
 import { relay } from "../../src/providers/twilio/ConversationRelay.ts"
 import { computeTwilioSignature } from "../../src/webhooks/TwilioSignature.ts"
 import { baseUrl, callTool, MASTER, mcpClient, provisionArgs, serverLayer } from "../support/server.ts"
@@ -28,9 +29,9 @@ const provision = (url: string, agentId: string, extra: Record<string, unknown> 
     return channels.phone.number
   })
 
-const relayUrl = (verb: { _tag: string }) => {
+const relayUrl = (verb: SandboxVerb) => {
   if (verb._tag !== "Relay") throw new Error(`expected <ConversationRelay>, got ${verb._tag}`)
-  return (verb as { url: string }).url
+  return verb.url
 }
 
 describe("ConversationRelay over the voice WebSocket", () => {
@@ -103,7 +104,7 @@ describe("ConversationRelay over the voice WebSocket", () => {
         expect(rows).toEqual([{ direction: "inbound", status: "completed", minutes: 1, cost: expect.anything() }])
         expect(Number(rows[0]?.["cost"])).toBeCloseTo(0.1, 6)
         const usage = yield* sql`SELECT action_type, channel FROM usage_logs WHERE agent_id = 'relay-a'`
-        expect(usage).toEqual([{ actionType: "receive_call", channel: "voice" }])
+        expect(usage).toEqual([{ actionType: "call_minutes", channel: "voice" }])
       }))
 
     it.scoped("forged, replayed and other-agent handshakes are refused before setup", () =>
