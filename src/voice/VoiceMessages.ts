@@ -9,7 +9,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { randomUUID } from "node:crypto"
-import { InvalidInput, NotFound, ProviderFailure } from "../../schema/Errors.ts"
+import { InvalidInput, NotFound, ProviderFailure, WhatsAppTemplateRequired } from "../../schema/Errors.ts"
 import type { AgentId } from "../../schema/Ids.ts"
 import type { SendVoiceMessageInput, SendVoiceMessageOutput } from "../../schema/tools/SendVoiceMessage.ts"
 import { AgentsRepo } from "../agents/AgentsRepo.ts"
@@ -17,6 +17,7 @@ import { AgentSupervisor } from "../agents/AgentSupervisor.ts"
 import { AdmitCall, type CallAdmission, CallEnded } from "../agents/Commands.ts"
 import { PriceTable, toUsd } from "../billing/PriceTable.ts"
 import { PublicUrl } from "../http/PublicUrl.ts"
+import { MessagesRepo } from "../messaging/MessagesRepo.ts"
 import { addressOn, resolveRecipient } from "../messaging/Recipients.ts"
 import type { ProviderError } from "../providers/ProviderError.ts"
 import { Storage } from "../providers/Storage.ts"
@@ -40,6 +41,7 @@ export class VoiceMessages extends Effect.Service<VoiceMessages>()("app/voice/Vo
     const settings = yield* VoiceSettings
     const sql = yield* SqlClient.SqlClient
     const repoContext = yield* Effect.context<AgentsRepo>()
+    const messagesRepo = yield* MessagesRepo
     /** Voice messages waiting for their call to be answered: what to play. */
     const pending = new Map<string, { readonly agentId: AgentId; readonly audioUrl: string; readonly recordUrl: string | undefined }>()
 
@@ -72,6 +74,15 @@ export class VoiceMessages extends Effect.Service<VoiceMessages>()("app/voice/Vo
           return yield* new InvalidInput({ message: `this agent has no ${channel === "sms" ? "phone number" : "WhatsApp sender"}` })
         }
         const recipient = yield* resolveRecipient({ to: input.to, toAgentId: undefined, channel }).pipe(Effect.provide(repoContext))
+        if (channel === "whatsapp" && Option.isNone(recipient.agent)) {
+          // free-form WhatsApp (audio included) only inside the 24-hour window the contact opened
+          const last = yield* messagesRepo.lastInboundAt(agentId, "whatsapp", recipient.address).pipe(Effect.orDie)
+          if (!Option.exists(last, (at) => Date.now() - at.getTime() < 24 * 3600_000)) {
+            return yield* new WhatsAppTemplateRequired({
+              message: "outside the 24-hour WhatsApp window: audio can only follow a message from the contact"
+            })
+          }
+        }
         const guardChannel = channel === "whatsapp" ? "whatsapp" as const : "voice" as const
         const admission = yield* supervisor.send(agentId, new AdmitCall({
           direction: "outbound",
@@ -131,6 +142,8 @@ export class VoiceMessages extends Effect.Service<VoiceMessages>()("app/voice/Vo
           country: admission.country ?? undefined,
           provider: telephony.provider,
           estimatedMinutes: audio.durationSeconds / 60,
+          // WhatsApp audio goes inside the contact's window: a session message
+          template: false,
           maxCallMinutes: 10
         })
         const cost = toUsd(estimate.cost)
