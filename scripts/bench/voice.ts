@@ -33,6 +33,8 @@ export interface VoiceBenchOptions {
   readonly turns: number
   readonly warmupTurns: number
   readonly concurrency: number
+  /** Pause between a call's turns in the concurrent phase (a caller speaking), ms; starts are spread over it. */
+  readonly thinkMs?: number
   readonly log?: (line: string) => void
 }
 
@@ -155,13 +157,19 @@ export const benchVoice = async (opts: VoiceBenchOptions): Promise<VoiceBenchRes
   single.ws.close()
 
   const perCall = Math.max(5, Math.ceil(opts.turns / opts.concurrency))
-  log(`voice concurrent: ${opts.concurrency} live calls × ${perCall} turns`)
+  const think = opts.thinkMs ?? 300
+  log(`voice concurrent: ${opts.concurrency} live calls × ${perCall} turns, ${think} ms between a call's turns`)
   const calls = await Promise.all(Array.from({ length: opts.concurrency }, () => call()))
   for (const c of calls) await c.run(PROMPT(0))
   const cStarted = nowMs()
-  const all = await Promise.all(calls.map(async (c) => {
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
+  const all = await Promise.all(calls.map(async (c, k) => {
     const out: Array<number> = []
-    for (let i = 0; i < perCall; i++) out.push(await c.run(PROMPT(i)))
+    await pause((think * k) / calls.length)
+    for (let i = 0; i < perCall; i++) {
+      out.push(await c.run(PROMPT(i)))
+      await pause(think)
+    }
     return out
   }))
   const concurrent = summarize(all.flat(), nowMs() - cStarted)
