@@ -7,6 +7,8 @@ import * as LocalStorage from "../src/providers/localstorage/LocalStorage.ts"
 import * as OpenAiChatLlm from "../src/providers/openai/OpenAiChatLlm.ts"
 import * as OpenAiTts from "../src/providers/openai/OpenAiTts.ts"
 import * as OrchestratorLlm from "../src/providers/orchestrator/OrchestratorLlm.ts"
+import * as DeepgramStt from "../src/providers/deepgram/DeepgramStt.ts"
+import { SandboxStt } from "../src/providers/sandbox/SandboxStt.ts"
 import * as S3Storage from "../src/providers/s3/S3Storage.ts"
 import * as SandboxLlm from "../src/providers/sandbox/SandboxLlm.ts"
 import { SandboxTts } from "../src/providers/sandbox/SandboxTts.ts"
@@ -19,6 +21,7 @@ import { VoiceSettings } from "../src/voice/VoiceConfig.ts"
  *   (any OpenAI-compatible chat-completions server at LLM_BASE_URL; default when
  *   LLM_API_KEY is set), orchestrator (each turn POSTed to AGENTOS_CALLBACK_URL);
  * - TTS_PROVIDER: elevenlabs (default when ELEVENLABS_API_KEY is set), openai, sandbox;
+ * - STT_PROVIDER (Media Streams path): deepgram (default when DEEPGRAM_API_KEY is set), sandbox;
  * - STORAGE_PROVIDER: local (DATA_DIR/media) or s3;
  * - the call-control documents are TwiML (Twilio and the sandbox carrier).
  */
@@ -72,5 +75,14 @@ export const VoiceProvidersLive = Layer.unwrapEffect(Effect.gen(function*() {
     })
     : LocalStorage.layer(config.dataDir)
 
-  return Layer.mergeAll(llm, tts, storage, TwilioVoiceInstructions)
+  const sttChoice = Option.getOrElse(s.sttProvider, () => (Option.isSome(s.deepgramApiKey) ? "deepgram" as const : "sandbox" as const))
+  const stt = sttChoice === "deepgram"
+    ? Option.match(s.deepgramApiKey, {
+      onNone: () => Layer.die(new Error("STT_PROVIDER=deepgram needs DEEPGRAM_API_KEY")),
+      onSome: (apiKey) =>
+        DeepgramStt.layer({ apiKey, baseUrl: Option.getOrElse(s.deepgramBaseUrl, () => "https://api.deepgram.com"), model: s.deepgramModel })
+    })
+    : SandboxStt
+
+  return Layer.mergeAll(llm, tts, stt, storage, TwilioVoiceInstructions)
 })).pipe(Layer.provideMerge(VoiceSettings.Default))

@@ -117,9 +117,10 @@ export class VoiceCalls extends Effect.Service<VoiceCalls>()("app/voice/VoiceCal
         return token
       })
 
+    const socketPath = settings.orchestrator === "media_streams" ? "media-ws" : "voice-ws"
     const wsUrl = (agentId: AgentId, token: string) =>
       Effect.map(publicUrl.get, (base) =>
-        `${base.replace(/^http/, "ws")}/webhooks/${encodeURIComponent(agentId)}/voice-ws?token=${token}`)
+        `${base.replace(/^http/, "ws")}/webhooks/${encodeURIComponent(agentId)}/${socketPath}?token=${token}`)
 
     const withCallId = (url: string, callId: string) => `${url}?callId=${encodeURIComponent(callId)}`
 

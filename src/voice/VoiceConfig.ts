@@ -45,6 +45,7 @@ export const voiceConfig = Config.all({
   sttProvider: Config.literal("sandbox", "deepgram")("STT_PROVIDER").pipe(Config.option),
   deepgramApiKey: Config.redacted("DEEPGRAM_API_KEY").pipe(Config.option),
   deepgramBaseUrl: httpUrl("DEEPGRAM_BASE_URL").pipe(Config.option),
+  deepgramModel: Config.string("DEEPGRAM_MODEL").pipe(Config.withDefault("nova-3")),
   storageProvider: Config.literal("local", "s3")("STORAGE_PROVIDER").pipe(Config.withDefault("local" as const)),
   s3Endpoint: httpUrl("S3_ENDPOINT").pipe(Config.option),
   s3Region: Config.string("S3_REGION").pipe(Config.withDefault("us-east-1")),

@@ -28,6 +28,7 @@ import { parseForm } from "../webhooks/parse.ts"
 import { MediaUrls } from "./MediaUrls.ts"
 import { VoiceCalls } from "./VoiceCalls.ts"
 import { VoiceMessages } from "./VoiceMessages.ts"
+import { MediaStreamRoute } from "./MediaStreamSocket.ts"
 import { VoiceSocketRoute } from "./VoiceSocket.ts"
 
 const MAX_FORM_BYTES = 64 * 1024
@@ -145,4 +146,4 @@ const MediaRoute = HttpLayerRouter.use((router) =>
 )
 
 /** Every voice route (webhooks, the voice WebSocket, signed media). */
-export const VoiceRoutes = Layer.mergeAll(VoiceWebhooks, VoiceSocketRoute, MediaRoute)
+export const VoiceRoutes = Layer.mergeAll(VoiceWebhooks, VoiceSocketRoute, MediaStreamRoute, MediaRoute)
