@@ -88,10 +88,13 @@ export class VoiceCalls extends Effect.Service<VoiceCalls>()("app/voice/VoiceCal
     const tokens = new Map<string, { readonly agentId: AgentId; readonly callId: string; readonly expires: number }>()
     const transfers = new Map<string, { readonly to: string; readonly announcement: string | undefined }>()
 
+    // counted when run, not when built
     const updateGauge = (agentId: AgentId) =>
-      Metric.set(
-        Metric.tagged(activeCalls, "agent", agentId),
-        [...calls.values()].filter((c) => c.agentId === agentId && !c.ended).length
+      Effect.suspend(() =>
+        Metric.set(
+          Metric.tagged(activeCalls, "agent", agentId),
+          [...calls.values()].filter((c) => c.agentId === agentId && !c.ended).length
+        )
       )
 
     const activeAgent = (agentId: AgentId) =>

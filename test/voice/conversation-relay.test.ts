@@ -69,6 +69,10 @@ describe("ConversationRelay over the voice WebSocket", () => {
         expect(first).toBe("This is Ada. You said: I would like to book a table for two tonight. How can I help?")
         // streamed token by token, not in one message
         expect(client.messages.filter((m) => m.type === "text" && m.last === false).length).toBeGreaterThan(10)
+        const activeCalls = Effect.promise(() =>
+          fetch(`${url}/metrics`).then((r) => r.text()).then((t) =>
+            t.split("\n").find((l) => l.startsWith("comms_active_calls") && l.includes("\"relay-a\""))?.split(" ").pop()))
+        expect(yield* activeCalls).toBe("1")
 
         // second prompt: interrupt after 3 tokens
         const before = client.messages.length
@@ -100,6 +104,7 @@ describe("ConversationRelay over the voice WebSocket", () => {
 
         // the call log: inbound, completed, 1 minute, cost of a US minute
         yield* Effect.promise(() => sleep(200))
+        expect(yield* activeCalls).toBe("0")
         const rows = yield* sql`SELECT direction, status, minutes, cost FROM call_logs WHERE call_sid = ${sid}`
         expect(rows).toEqual([{ direction: "inbound", status: "completed", minutes: 1, cost: expect.anything() }])
         expect(Number(rows[0]?.["cost"])).toBeCloseTo(0.1, 6)
