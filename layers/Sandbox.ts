@@ -6,6 +6,7 @@ import { ProviderRegistry } from "../src/providers/ProviderRegistry.ts"
 import { Cipher } from "../src/security/Cipher.ts"
 import { ProviderRouting } from "../src/providers/ProviderRouting.ts"
 import { SandboxCarrier } from "../src/providers/sandbox/SandboxCarrier.ts"
+import { SandboxCalls } from "../src/providers/sandbox/SandboxCalls.ts"
 import { SandboxDelivery } from "../src/providers/sandbox/SandboxDelivery.ts"
 import { SandboxProviders } from "../src/providers/sandbox/SandboxProviders.ts"
 
@@ -25,6 +26,7 @@ const SeedWhatsAppPool = Layer.effectDiscard(
 
 export const SandboxLive = Layer.mergeAll(ProviderRouting, SandboxProviders, SeedWhatsAppPool).pipe(
   Layer.provide(SandboxDelivery.Default),
+  Layer.provide(SandboxCalls.Default),
   Layer.provideMerge(SandboxCarrier.Default),
   // vendors registered at runtime (comms_register_provider) join the sandbox without a restart
   Layer.provideMerge(ProviderCredentials.Default),

@@ -135,6 +135,14 @@ export class AgentSuspended extends Schema.TaggedError<AgentSuspended>()("AgentS
   readonly code = "agent_suspended"
 }
 
+/** A call or voice message refused because it would exceed the agent's daily or monthly spending cap. */
+export class SpendCapReached extends Schema.TaggedError<SpendCapReached>()("SpendCapReached", {
+  message: Schema.String,
+  retryAfterSeconds: Schema.Number
+}) {
+  readonly code = "spend_cap_reached"
+}
+
 /** Every error a tool may answer with. */
 export const ToolError = Schema.Union(
   InvalidInput,
@@ -154,7 +162,8 @@ export const ToolError = Schema.Union(
   OptedOut,
   ContactLimit,
   RateLimited,
-  AgentSuspended
+  AgentSuspended,
+  SpendCapReached
 )
 export type ToolError = typeof ToolError.Type
 

@@ -48,6 +48,14 @@ import { Unsubscribe, UnsubscribeRoutes } from "./http/Unsubscribe.ts"
 import { MetricsLive, MetricsRoute } from "./observability/Metrics.ts"
 import { AlertManager, AlertManagerLive } from "./observability/AlertManager.ts"
 import { AnomalyDetector } from "./security/AnomalyDetector.ts"
+import { CallAdmission } from "./voice/CallAdmission.ts"
+import { VoiceProvidersLive } from "../layers/Voice.ts"
+import { MediaUrls } from "./voice/MediaUrls.ts"
+import { PriceTable } from "./billing/PriceTable.ts"
+import { VoiceCalls } from "./voice/VoiceCalls.ts"
+import { VoiceMessages } from "./voice/VoiceMessages.ts"
+import { VoiceRoutes } from "./voice/VoiceRoutes.ts"
+import { VoiceWebhookAuth } from "./voice/VoiceWebhookAuth.ts"
 
 /**
  * The database, handed out only once migrated: layers that need SqlClient are
@@ -74,10 +82,11 @@ export const InfraLive = Layer.mergeAll(
  * and the tool registry; needs provider ports.
  */
 export const DomainServices = ToolRegistryLive.pipe(
+  Layer.provideMerge(Layer.mergeAll(VoiceCalls.Default, VoiceMessages.Default, VoiceWebhookAuth.Default)),
   Layer.provideMerge(Layer.merge(Inbound.Default, Erasure.Default)),
   Layer.provideMerge(InboundHooks.Default),
   Layer.provideMerge(AgentRuntimeLive),
-  Layer.provideMerge(Layer.mergeAll(Provisioning.Default, Outbound.Default, Retention.Default)),
+  Layer.provideMerge(Layer.mergeAll(Provisioning.Default, Outbound.Default, Retention.Default, CallAdmission.Default)),
   Layer.provideMerge(Layer.mergeAll(
     Authenticator.Default,
     MessagesRepo.Default,
@@ -99,8 +108,11 @@ export const DomainServices = ToolRegistryLive.pipe(
     WhatsAppTemplates.Default,
     ContentFilter.Default,
     Compliance.Default,
-    Cipher.Default
-  ))
+    Cipher.Default,
+    MediaUrls.Default,
+    PriceTable.Default
+  )),
+  Layer.provideMerge(VoiceProvidersLive)
 )
 
 /**
@@ -127,6 +139,7 @@ export const RoutesLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) =>
     }),
     EdgeGuardLive,
     WebhookRoutes,
+    VoiceRoutes,
     UnsubscribeRoutes,
     MetricsRoute,
     HttpLayerRouter.addHttpApi(Api, { openapiPath: "/openapi.json" }).pipe(

@@ -12,7 +12,9 @@ import { AgentMemoryRepo } from "./AgentMemoryRepo.ts"
 import { AgentsRepo } from "./AgentsRepo.ts"
 import { type AgentState, dropKeys, EMPTY_TIMES } from "./AgentState.ts"
 import type {
+  AdmitCall,
   AgentCommand,
+  CallEnded,
   Deprovision,
   ForgetContact,
   GetStatus,
@@ -23,6 +25,7 @@ import type {
   SetLimits
 } from "./Commands.ts"
 import { countReceived } from "./Counters.ts"
+import { CallAdmission } from "../voice/CallAdmission.ts"
 import { Provisioning } from "./Provisioning.ts"
 import { done, type Step } from "./Step.ts"
 
@@ -53,6 +56,7 @@ export class AgentBehavior extends Effect.Service<AgentBehavior>()("app/agents/A
     const audit = yield* AuditLog
     const agents = yield* AgentsRepo
     const memory = yield* AgentMemoryRepo
+    const calls = yield* CallAdmission
 
     /** Rebuilds an agent's state from the database (first command, restart after a crash, move). */
     const load = Effect.fn("AgentBehavior.load")(function*(agentId: AgentId) {
@@ -163,7 +167,17 @@ export class AgentBehavior extends Effect.Service<AgentBehavior>()("app/agents/A
       }))
     }
 
+    /** A call or voice message through every guardrail; the live call itself runs outside the mailbox. */
+    const admitCall: Handler<AdmitCall> = (state, cmd) =>
+      Effect.map(calls.admit(state, cmd), ([out, next]) => done(out, next))
+
+    /** A call ended: its minutes settle against the reservation (or are logged, inbound). */
+    const callEnded: Handler<CallEnded> = (state, cmd) =>
+      Effect.map(calls.ended(state, cmd), ([out, next]) => done(out, { ...next, counters: undefined }))
+
     const handlers: Handlers = {
+      AdmitCall: admitCall,
+      CallEnded: callEnded,
       Provision: provision,
       Deprovision: deprovision,
       GetStatus: getStatus,

@@ -13,6 +13,8 @@ import {
   ProviderFailure,
   ProviderThrottled,
   QuietHours,
+  RateLimited,
+  SpendCapReached,
   WhatsAppTemplateRequired
 } from "../../schema/Errors.ts"
 import { AgentId, CountryCode } from "../../schema/Ids.ts"
@@ -97,6 +99,67 @@ export class SetLimits extends Schema.TaggedRequest<SetLimits>()("SetLimits", {
   payload: { patch: LimitsPatch, actor: Schema.String }
 }) {}
 
+// ── Voice (src/voice/CallAdmission.ts handles these inside the actor) ──────────────────────
+
+/** What an admitted call or voice message holds: its reservation (none for inbound calls) and effective cap. */
+export const CallAdmission = Schema.Struct({
+  reservationId: Schema.NullOr(Schema.String),
+  reservedCost: Schema.Number,
+  remaining: Schema.Number,
+  at: Schema.Number,
+  country: Schema.NullOr(Schema.String),
+  /** The call's duration cap: the one asked for, never above the agent's maxCallDurationMinutes. */
+  maxMinutes: Schema.Number
+})
+export type CallAdmission = typeof CallAdmission.Type
+
+/**
+ * Admits a call (or a voice message) through every guardrail, in the actor.
+ * Outbound: the guard's admit — opt-out, DNC, quiet hours, calls per number per day,
+ * rate windows, spending caps — and a reservation. Inbound: the agent must be
+ * active and under its spending caps (no reservation; the minutes are logged at the end).
+ */
+export class AdmitCall extends Schema.TaggedRequest<AdmitCall>()("AdmitCall", {
+  failure: Schema.Union(NotFound, InvalidInput, RateLimited, SpendCapReached, DncListed, QuietHours, OptedOut, ContactLimit),
+  success: CallAdmission,
+  payload: {
+    direction: Schema.Literal("outbound", "inbound"),
+    /** The other party's number (the caller's, for inbound calls). */
+    to: Schema.String,
+    toAgentId: Schema.optional(AgentId),
+    maxMinutes: Schema.Number,
+    purpose: Schema.Literal("live_call", "voice_message", "transfer"),
+    /** "whatsapp" only for a voice message delivered as WhatsApp audio. */
+    channel: Schema.Literal("voice", "whatsapp"),
+    /** Voice messages: the text (its length prices the audio). */
+    text: Schema.optional(Schema.String),
+    provider: Schema.String
+  }
+}) {}
+
+/**
+ * Settles an admitted call when it ends: the reservation becomes a usage_logs row with the
+ * actual cost (connected) or is released (never connected: busy, no-answer, failed). An
+ * inbound call's minutes are logged and booked against the spending caps.
+ */
+export class CallEnded extends Schema.TaggedRequest<CallEnded>()("CallEnded", {
+  failure: Schema.Never,
+  success: Schema.Struct({ settled: Schema.Boolean }),
+  payload: {
+    callId: Schema.String,
+    admission: CallAdmission,
+    connected: Schema.Boolean,
+    minutes: Schema.Number,
+    cost: Schema.Number,
+    actionType: Schema.String,
+    channel: Schema.String,
+    provider: Schema.String,
+    externalId: Schema.NullOr(Schema.String),
+    /** Turns spoken by each side (counts only: usage metadata carries no content). */
+    turns: Schema.optional(Schema.Struct({ caller: Schema.Number, agent: Schema.Number }))
+  }
+}) {}
+
 /**
  * An inbound message was accepted (its row and callback committed): the actor updates what it
  * keeps about the contact (WhatsApp 24-hour window, channel counters) and handles the
@@ -139,6 +202,8 @@ export type AgentCommand =
   | InboundAccepted
   | MessageStatusChanged
   | ForgetContact
+  | AdmitCall
+  | CallEnded
 
 /** Every command class, e.g. for an RPC group (`Rpc.fromTaggedRequest`). */
 export const AgentCommands = [
@@ -149,5 +214,7 @@ export const AgentCommands = [
   SetLimits,
   InboundAccepted,
   MessageStatusChanged,
-  ForgetContact
+  ForgetContact,
+  AdmitCall,
+  CallEnded
 ] as const

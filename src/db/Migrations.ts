@@ -23,6 +23,7 @@ import addressLookup from "./migrations/0005_address_lookup.ts"
 import outboxLease from "./migrations/0006_outbox_lease.ts"
 import providerResources from "./migrations/0007_provider_resources.ts"
 import keyCheck from "./migrations/0008_key_check.ts"
+import voice from "./migrations/0009_voice.ts"
 
 /**
  * Every migration, keyed `<id>_<name>`. Append new ones (`"0002_…"`); never edit an applied one.
@@ -37,7 +38,8 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0005_address_lookup": addressLookup,
   "0006_outbox_lease": outboxLease,
   "0007_provider_resources": providerResources,
-  "0008_key_check": keyCheck
+  "0008_key_check": keyCheck,
+  "0009_voice": voice
 }
 
 /**

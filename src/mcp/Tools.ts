@@ -22,9 +22,16 @@ import { SetAgentLimits } from "./tools/SetAgentLimits.ts"
 import { RegisterProvider } from "./tools/RegisterProvider.ts"
 import type { ProviderCredentials } from "../providers/ProviderCredentials.ts"
 import type { AuditLog } from "../observability/AuditLog.ts"
+import { MakeCall } from "./tools/MakeCall.ts"
+import { TransferCall } from "./tools/TransferCall.ts"
+import { SendVoiceMessage } from "./tools/SendVoiceMessage.ts"
+import type { VoiceCalls } from "../voice/VoiceCalls.ts"
+import type { VoiceMessages } from "../voice/VoiceMessages.ts"
 
 /** Every tool this release registers: only tools that work. */
-export const AllTools: ReadonlyArray<Tool.Tool<Authenticator | AgentRuntime | MessagesRepo | UsageDashboard | ProviderCredentials | AuditLog>> = [
+export const AllTools: ReadonlyArray<
+  Tool.Tool<Authenticator | AgentRuntime | ProviderCredentials | AuditLog | MessagesRepo | UsageDashboard | VoiceCalls | VoiceMessages>
+> = [
   ProvisionChannels,
   DeprovisionChannels,
   GetChannelStatus,
@@ -32,7 +39,10 @@ export const AllTools: ReadonlyArray<Tool.Tool<Authenticator | AgentRuntime | Me
   GetMessages,
   GetUsageDashboard,
   SetAgentLimits,
-  RegisterProvider
+  RegisterProvider,
+  MakeCall,
+  TransferCall,
+  SendVoiceMessage
 ]
 
 const result = (json: unknown, isError: boolean): CallToolResult => ({
@@ -83,7 +93,9 @@ const recordToolMetrics = (name: string, args: unknown, out: unknown, seconds: n
 export const ToolRegistryLive = Layer.effect(
   ToolRegistry,
   Effect.gen(function*() {
-    const context = yield* Effect.context<Authenticator | AgentRuntime | MessagesRepo | UsageDashboard | ProviderCredentials | AuditLog>()
+    const context = yield* Effect.context<
+      Authenticator | AgentRuntime | ProviderCredentials | AuditLog | MessagesRepo | UsageDashboard | VoiceCalls | VoiceMessages
+    >()
     const auth = yield* Authenticator
     const byName = new Map(AllTools.map((t) => [t.descriptor.name, t]))
     return ToolRegistry.of({

@@ -20,6 +20,7 @@ export type AuditEventType =
   | "agent_suspended"
   | "agent_unsuspended"
   | "alert_acknowledged"
+  | "call_transferred"
 
 export interface AuditEvent {
   readonly eventType: AuditEventType

@@ -1,4 +1,5 @@
 import type * as Effect from "effect/Effect"
+import type { Telephony } from "./Telephony.ts"
 import type { AgentId } from "../../schema/Ids.ts"
 import type { EmailEvent, InboundMessage, StatusUpdate, WebhookParseError } from "../../schema/Webhooks.ts"
 import type { DecodedInboundEmail, SendEmailRequest } from "./EmailProvider.ts"
@@ -42,6 +43,10 @@ export interface TelephonyAdapter {
   readonly decodeStatus: (req: WebhookRequest) => Effect.Effect<StatusUpdate, WebhookParseError>
   /** A read-only call proving the credentials work (also the breaker's health probe). */
   readonly health: Effect.Effect<ProviderHealth>
+  /** Voice: places a call (absent when this adapter does not carry calls yet). */
+  readonly placeCall?: Telephony["Type"]["placeCall"]
+  /** Voice: changes a live call (transfer, hang up). */
+  readonly updateCall?: Telephony["Type"]["updateCall"]
 }
 
 export interface EmailAdapter {

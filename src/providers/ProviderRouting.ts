@@ -144,6 +144,35 @@ export const ProviderRouting = Layer.effectContext(Effect.gen(function*() {
         // held before provider_resources existed: every provider releases what it knows of
         for (const a of registry.adapters("telephony")) yield* a.releaseNumber(agentId, undefined)
       }).pipe(Effect.withSpan("Telephony.releaseNumber")),
+    placeCall: (req) =>
+      Effect.gen(function*() {
+        // a call goes out from the agent's number: through the provider holding it
+        const holder = yield* registry.held(req.agentId, "telephony")
+        const adapter = Option.isSome(holder)
+          ? registry.get("telephony", holder.value.provider)
+          : Option.fromNullable((yield* registry.chain("telephony", req.agentId))[0])
+        if (Option.isNone(adapter) || adapter.value.placeCall === undefined) {
+          return yield* new ProviderError({
+            provider: Option.match(adapter, { onNone: () => "none", onSome: (a) => a.name }),
+            operation: "place call",
+            reason: "this provider does not carry calls yet",
+            kind: "rejected"
+          })
+        }
+        return yield* adapter.value.placeCall(req)
+      }).pipe(Effect.withSpan("Telephony.placeCall")),
+    updateCall: (req) =>
+      Effect.gen(function*() {
+        for (const a of yield* registry.webhookCandidates("telephony", req.agentId)) {
+          if (a.updateCall !== undefined) return yield* a.updateCall(req)
+        }
+        return yield* new ProviderError({
+          provider: "none",
+          operation: "update call",
+          reason: "no provider of this agent carries calls",
+          kind: "rejected"
+        })
+      }).pipe(Effect.withSpan("Telephony.updateCall")),
     health: slotHealth("telephony")
   })
 

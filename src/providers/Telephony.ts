@@ -3,6 +3,12 @@ import type * as Effect from "effect/Effect"
 import type { MediaItem } from "../../schema/Domain.ts"
 import type { AgentId } from "../../schema/Ids.ts"
 import type { ProviderError, ProviderHealth } from "./ProviderError.ts"
+import type { Instruction } from "./VoiceInstructions.ts"
+
+/** A change to a live call: new instructions (a transfer's `<Dial>`), or hang up. */
+export type CallUpdate =
+  | { readonly _tag: "Redirect"; readonly instruction: Instruction }
+  | { readonly _tag: "HangUp" }
 
 /** A webhook request as the route received it, for a provider adapter to authenticate and decode. */
 export interface WebhookRequest {
@@ -67,6 +73,28 @@ export class Telephony extends Context.Tag("app/providers/Telephony")<Telephony,
    * reports delivery later to `statusCallbackUrl`.
    */
   readonly sendMessage: (req: SendMessageRequest) => Effect.Effect<SendResult, ProviderError>
+  /**
+   * Places an outbound call from the agent's number. When answered, the
+   * provider fetches its instructions from `url` (our voice webhook); progress
+   * (ringing, in-progress, completed | busy | no-answer | failed, duration) is
+   * posted to `statusCallbackUrl`. The call ends by itself after `timeLimitSeconds`.
+   */
+  readonly placeCall: (req: {
+    readonly agentId: AgentId
+    readonly from: string
+    readonly to: string
+    readonly url: string
+    readonly statusCallbackUrl: string
+    readonly timeLimitSeconds: number
+    /** Record both legs (route duplication); the recording is posted to this URL. */
+    readonly recordingStatusUrl?: string | undefined
+  }) => Effect.Effect<{ readonly callSid: string }, ProviderError>
+  /** Changes a live call (transfer by new instructions, hang up). */
+  readonly updateCall: (req: {
+    readonly agentId: AgentId
+    readonly callSid: string
+    readonly update: CallUpdate
+  }) => Effect.Effect<void, ProviderError>
   /** Returns the number to the provider. */
   readonly releaseNumber: (agentId: AgentId) => Effect.Effect<void, ProviderError>
   readonly health: Effect.Effect<ProviderHealth>

@@ -31,10 +31,13 @@ describe("MCP over real HTTP, sandbox mode", () => {
           "comms_get_channel_status",
           "comms_get_messages",
           "comms_get_usage_dashboard",
+          "comms_make_call",
           "comms_provision_channels",
           "comms_register_provider",
           "comms_send_message",
-          "comms_set_agent_limits"
+          "comms_send_voice_message",
+          "comms_set_agent_limits",
+          "comms_transfer_call"
         ])
         for (const t of tools) {
           expect(t.inputSchema.type).toBe("object")

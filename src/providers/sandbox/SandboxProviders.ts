@@ -12,6 +12,7 @@ import { WhatsAppSenders } from "../WhatsAppSenders.ts"
 import { ProviderError } from "../ProviderError.ts"
 import { ProviderRegistry } from "../ProviderRegistry.ts"
 import { SandboxCarrier } from "./SandboxCarrier.ts"
+import { SandboxCalls } from "./SandboxCalls.ts"
 import { SandboxDelivery } from "./SandboxDelivery.ts"
 
 /** The sandbox adapters of every provider port, all backed by the one SandboxCarrier. */
@@ -29,6 +30,7 @@ const MAX_INBOUND_EMAIL_BYTES = 10 * 1024 * 1024
 export const makeSandboxTelephony = Effect.gen(function*() {
   const carrier = yield* SandboxCarrier
   const delivery = yield* SandboxDelivery
+  const calls = yield* SandboxCalls
   const config = yield* AppConfig
   const adapter: TelephonyAdapter = {
     slot: "telephony",
@@ -49,6 +51,8 @@ export const makeSandboxTelephony = Effect.gen(function*() {
     decodeMessage: (req) => decodeTwilioMessage(req.params),
     decodeStatus: (req) => decodeTwilioStatus(req.params),
     releaseNumber: (agentId) => carrier.release(agentId, "phone"),
+    placeCall: calls.placeCall,
+    updateCall: calls.updateCall,
     health: ok
   }
   return adapter
