@@ -9,7 +9,8 @@
  *
  * Flags (after `--`, e.g. `npm run bench -- --only inbound,memory`):
  *
- *   --only a,b      run only these sections (default: all but filter)
+ *   --only a,b      run only these sections (default: all but filter and the standalone ones:
+ *                   voice, abuse, providers, cluster — scripts/bench/sections/standalone.ts)
  *   --skip a,b      run the default sections but these
  *   --soak MINUTES  the soak (alone unless --only is given too), e.g. --soak 10
  *   --strict        exit 1 when a summary row does not PASS (without it: only when a section fails)
@@ -66,6 +67,7 @@ import { type McpFloor, runMcpFloor } from "./bench/sections/mcpFloor.ts"
 import { runMemory } from "./bench/sections/memory.ts"
 import { runRss } from "./bench/sections/rss.ts"
 import { runSoak } from "./bench/sections/soak.ts"
+import { runStandalone } from "./bench/sections/standalone.ts"
 import { PROVISION_WARMUP, runTools, toolsPoolSize } from "./bench/sections/tools.ts"
 
 /**
@@ -132,6 +134,9 @@ const main = async (): Promise<number> => {
   if (has("guard")) await attempt(["guard"], runGuard)
   if (has("memory")) await attempt(["memory"], runMemory)
   if (has("filter")) await attempt(["filter"], runFilter)
+  for (const s of ["voice", "abuse", "providers", "cluster"] as const) {
+    if (has(s)) await attempt([s], () => runStandalone(s))
+  }
   if (cfg.soakMinutes !== undefined) {
     const minutes = cfg.soakMinutes
     try {

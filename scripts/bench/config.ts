@@ -3,7 +3,20 @@
  * Flags come from the command line; counts from BENCH_* variables.
  */
 
-export const SECTIONS = ["rss", "status", "provision", "send", "inbound", "guard", "memory", "filter"] as const
+export const SECTIONS = [
+  "rss",
+  "status",
+  "provision",
+  "send",
+  "inbound",
+  "guard",
+  "memory",
+  "filter",
+  "voice",
+  "abuse",
+  "providers",
+  "cluster"
+] as const
 export type Section = (typeof SECTIONS)[number]
 /** Run when no --only is given (and no --soak). */
 export const DEFAULT_SECTIONS: ReadonlyArray<Section> = ["rss", "status", "provision", "send", "inbound", "guard", "memory"]
@@ -40,7 +53,7 @@ export const USAGE = `npm run bench [-- flags]
   --strict         exit 1 when a summary row does not PASS (always 1 when a section fails)
   --modes m[,m]    storage of the server runs: disk (embedded PGlite in a directory, the default) and/or memory
   --help           this text
-default sections: ${DEFAULT_SECTIONS.join(", ")} ("filter", the content-filter micro-bench, only on request)`
+default sections: ${DEFAULT_SECTIONS.join(", ")} ("filter", the content-filter micro-bench, and the standalone voice, abuse, providers and cluster sections only on request)`
 
 const parseArgs = (argv: ReadonlyArray<string>) => {
   let only: string | undefined
