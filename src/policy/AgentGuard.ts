@@ -86,6 +86,12 @@ export interface OutboundAction {
    * windows or the spending caps.
    */
   readonly transactional?: boolean | undefined
+  /**
+   * The reservation's id (the `action_events` primary key), e.g. the command's request id: a
+   * command delivered twice (a cluster redelivering after a runner died) cannot reserve, hence
+   * send, twice. Default: a fresh UUID.
+   */
+  readonly reservationId?: string | undefined
 }
 
 export type LimitName = Windows.WindowName | Spend.SpendCap
@@ -486,7 +492,7 @@ export class AgentGuard extends Effect.Service<AgentGuard>()("app/policy/AgentGu
 
         // Everything else passes: check the lists and reserve in one round trip. The reservation
         // row is written only if the recipient is on neither list.
-        const reservationId = randomUUID()
+        const reservationId = action.reservationId ?? randomUUID()
         const [row] = yield* sql`WITH flags AS (${compliance.listFlags(screen)}),
             reserved AS (
               INSERT INTO action_events (id, agent_id, at, kind, channel, contact, reserved_cost, status)
