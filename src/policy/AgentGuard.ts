@@ -26,7 +26,7 @@
  * Limitation: the check-and-reserve is race-free per agent within one process (the actor). Two
  * processes running an actor for the same agent would each see only their own reservations until
  * their next `load`; agents must be pinned to one process (or a row lock on `spending_limits` added
- * around admit).
+ * around admit). The cluster runtime does that pinning: an agent lives on one runner at a time.
  *
  * Refusals by a rate window or a spending cap increment `comms_rate_limit_hits_total{agent}`;
  * every limit refusal (those and the contact cap) is counted per agent, day and limit in
