@@ -7,13 +7,15 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import { AppConfig } from "../src/config/AppConfig.ts"
 import { PublicUrl } from "../src/http/PublicUrl.ts"
 import type { EmailProvider } from "../src/providers/EmailProvider.ts"
+import type { ProviderCredentials } from "../src/providers/ProviderCredentials.ts"
+import type { ProviderRegistry } from "../src/providers/ProviderRegistry.ts"
 import type { Telephony } from "../src/providers/Telephony.ts"
 import type { VoiceOrchestrator } from "../src/providers/VoiceOrchestrator.ts"
 import type { WhatsAppSenders } from "../src/providers/WhatsAppSenders.ts"
 import { DomainServices, InfraLive } from "../src/Server.ts"
 import { SandboxLive } from "./Sandbox.ts"
 
-export type ProviderPorts = Telephony | EmailProvider | VoiceOrchestrator | WhatsAppSenders
+export type ProviderPorts = Telephony | EmailProvider | VoiceOrchestrator | WhatsAppSenders | ProviderRegistry | ProviderCredentials
 
 export const TEST_MASTER_TOKEN = "test-master-token-0123456789"
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789"

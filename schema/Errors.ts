@@ -55,6 +55,23 @@ export class ProviderFailure extends Schema.TaggedError<ProviderFailure>()("Prov
   readonly code = "provider_error"
 }
 
+/** The provider refused our credentials (wrong or revoked); nothing was sent. */
+export class ProviderAuth extends Schema.TaggedError<ProviderAuth>()("ProviderAuth", {
+  message: Schema.String,
+  provider: Schema.String
+}) {
+  readonly code = "provider_auth"
+}
+
+/** The provider is throttling us; nothing was sent; retry after `retryAfterSeconds`. */
+export class ProviderThrottled extends Schema.TaggedError<ProviderThrottled>()("ProviderThrottled", {
+  message: Schema.String,
+  provider: Schema.String,
+  retryAfterSeconds: Schema.Number
+}) {
+  readonly code = "provider_throttled"
+}
+
 /** The outbound body was refused by the content filter; nothing was sent. */
 export class ContentBlocked extends Schema.TaggedError<ContentBlocked>()("ContentBlocked", {
   message: Schema.String,
@@ -121,6 +138,8 @@ export const ToolError = Schema.Union(
   AlreadyProvisioned,
   PoolExhausted,
   ProviderFailure,
+  ProviderAuth,
+  ProviderThrottled,
   ContentBlocked,
   WhatsAppTemplateRequired,
   DncListed,

@@ -10,7 +10,7 @@
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { randomBytes } from "node:crypto"
-import { computeTwilioSignature } from "../../src/webhooks/TwilioSignature.ts"
+import { computeTwilioSignature } from "../../src/providers/twilio/TwilioSignature.ts"
 import { freshPgDatabase, startPostgres } from "../../test/support/postgres.ts"
 import { clusterEnv, MASTER, mcp, migrate, provision, type Runner, sleep, startRunners, tool } from "../../test/cluster/runners.ts"
 

@@ -14,7 +14,7 @@
 import { PGlite } from "@electric-sql/pglite"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import { type FormParams, verifyTwilioSignature } from "../../src/webhooks/TwilioSignature.ts"
+import { type FormParams, verifyTwilioSignature } from "../../src/providers/twilio/TwilioSignature.ts"
 
 const authToken = process.env["AUTH_TOKEN"] ?? ""
 if (authToken.length < 16) throw new Error("floor-inbound: AUTH_TOKEN (at least 16 characters) is required")

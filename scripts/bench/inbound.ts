@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { verify } from "../../src/webhooks/StandardWebhooks.ts"
-import { computeTwilioSignature } from "../../src/webhooks/TwilioSignature.ts"
+import { computeTwilioSignature } from "../../src/providers/twilio/TwilioSignature.ts"
 import type { Timed } from "./mcp.ts"
 import { nowMs } from "./stats.ts"
 

@@ -11,7 +11,9 @@ import {
   NotFound,
   OptedOut,
   PoolExhausted,
+  ProviderAuth,
   ProviderFailure,
+  ProviderThrottled,
   QuietHours,
   WhatsAppTemplateRequired
 } from "../../schema/Errors.ts"
@@ -86,6 +88,8 @@ export class SendMessage extends Schema.TaggedRequest<SendMessage>()("SendMessag
     ContentBlocked,
     WhatsAppTemplateRequired,
     ProviderFailure,
+    ProviderAuth,
+    ProviderThrottled,
     DncListed,
     QuietHours,
     OptedOut,

@@ -5,13 +5,14 @@
  * Money is handled in integer **micro-dollars** (1e-6 USD, the precision of `usage_logs.cost`
  * NUMERIC(10,6)) so sums and cap checks are exact; `toUsd` / `fromUsd` convert at the edges.
  *
- * Defaults are the spec's approximate list prices ("Cost Awareness"); they are estimates, not
- * invoices: the provider's actual price is what `settle` logs. The `sandbox` provider is priced as
- * its vendor equivalent (telephony → twilio, email → sendgrid, speech → elevenlabs) so demo runs
- * show realistic costs. An unknown provider is priced as the default vendor of its service.
+ * Defaults are the vendors' approximate list prices, kept with the adapters (`src/providers/prices.ts`);
+ * they are estimates, not invoices: the provider's actual price is what `settle` logs. The `sandbox`
+ * provider is priced as the default vendor of each service so demo runs show realistic costs, and an
+ * unknown provider is priced the same way.
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { defaultPrices, defaultVendor } from "../providers/prices.ts"
 import { countSegments, type SegmentCount } from "./Segments.ts"
 
 /** What a price is for. */
@@ -30,58 +31,6 @@ export type CountryPrices = Readonly<Record<string, number>>
 
 /** provider → service → country prices. */
 export type Prices = Readonly<Record<string, Partial<Readonly<Record<PricedService, CountryPrices>>>>>
-
-const TELEPHONY: Partial<Record<PricedService, CountryPrices>> = {
-  sms: { US: 0.0079, CA: 0.0079, PR: 0.0079, "*": 0.05 },
-  mms: { US: 0.02, CA: 0.02, PR: 0.02, "*": 0.05 },
-  whatsapp_session: { "*": 0.005 },
-  whatsapp_template: {
-    US: 0.03,
-    CA: 0.03,
-    IN: 0.015,
-    ID: 0.04,
-    BR: 0.07,
-    MX: 0.045,
-    GB: 0.06,
-    DE: 0.08,
-    FR: 0.08,
-    IL: 0.04,
-    "*": 0.08
-  },
-  voice: { US: 0.1, CA: 0.1, "*": 0.25 },
-  voice_stream: { US: 0.045, CA: 0.045, "*": 0.2 }
-}
-
-/** Approximate list prices of the providers the spec names. */
-export const defaultPrices: Prices = {
-  twilio: TELEPHONY,
-  vonage: { ...TELEPHONY, sms: { US: 0.00809, CA: 0.00809, "*": 0.05 } },
-  plivo: { ...TELEPHONY, sms: { US: 0.0055, CA: 0.0055, "*": 0.05 }, voice: { US: 0.09, CA: 0.09, "*": 0.25 } },
-  telnyx: { ...TELEPHONY, sms: { US: 0.004, CA: 0.004, "*": 0.05 }, voice: { US: 0.09, CA: 0.09, "*": 0.25 } },
-  signalwire: { ...TELEPHONY, sms: { US: 0.00415, CA: 0.00415, "*": 0.05 } },
-  sendgrid: { email: { "*": 0.001 } },
-  resend: { email: { "*": 0.0009 } },
-  postmark: { email: { "*": 0.00125 } },
-  ses: { email: { "*": 0.0001 } },
-  mailgun: { email: { "*": 0.0008 } },
-  elevenlabs: { tts: { "*": 0.02 } },
-  openai: { tts: { "*": 0.015 } },
-  deepgram: { tts: { "*": 0.015 } },
-  playht: { tts: { "*": 0.03 } },
-  wapi: { tts: { "*": 0.02 } }
-}
-
-/** The vendor whose prices a service falls back to (and the `sandbox` provider's equivalent). */
-export const defaultVendor: Readonly<Record<PricedService, string>> = {
-  sms: "twilio",
-  mms: "twilio",
-  whatsapp_session: "twilio",
-  whatsapp_template: "twilio",
-  email: "sendgrid",
-  voice: "twilio",
-  voice_stream: "twilio",
-  tts: "elevenlabs"
-}
 
 export const MICROS_PER_USD = 1_000_000
 /** USD → integer micro-dollars (rounded half away from zero). */
@@ -145,10 +94,13 @@ export interface PriceTableShape {
 }
 
 /** A price table over `prices` (pure). */
-export const makePriceTable = (prices: Prices): PriceTableShape => {
+export const makePriceTable = (
+  prices: Prices,
+  vendorOf: Readonly<Record<PricedService, string>> = defaultVendor
+): PriceTableShape => {
   const unitPrice = (provider: string | undefined, service: PricedService, country: string | undefined): number => {
-    const vendor = provider === undefined || provider === "sandbox" ? defaultVendor[service] : provider
-    const table = prices[vendor]?.[service] ?? prices[defaultVendor[service]]?.[service] ?? {}
+    const vendor = provider === undefined || provider === "sandbox" ? vendorOf[service] : provider
+    const table = prices[vendor]?.[service] ?? prices[vendorOf[service]]?.[service] ?? {}
     const usd = (country !== undefined ? table[country] : undefined) ?? table["*"] ?? 0
     return fromUsd(usd)
   }

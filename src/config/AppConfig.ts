@@ -8,6 +8,13 @@ import * as Redacted from "effect/Redacted"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { CREDENTIAL_VARIABLES } from "../providers/credentialVariables.ts"
+
+/** Whether any vendor credential variable is set (then DEMO_MODE defaults to false). */
+const anyCredentialVariable = Effect.map(
+  Effect.forEach(CREDENTIAL_VARIABLES, (name) => Config.option(Config.string(name))),
+  (values) => values.some(Option.isSome)
+)
 
 /**
  * A 32-byte key given as 64 hex characters or as base64 (standard or url-safe).
@@ -65,6 +72,18 @@ const url = (name: string) =>
     })
   )
 
+/** An ordered, comma-separated list of provider names (primary first), lower-cased. */
+const providerList = (name: string) =>
+  Config.string(name).pipe(
+    Config.mapOrFail((raw) => {
+      const names = raw.split(",").map((n) => n.trim().toLowerCase()).filter((n) => n !== "")
+      return names.length > 0 && names.every((n) => /^[a-z][a-z0-9_-]{0,39}$/.test(n))
+        ? Either.right(names as ReadonlyArray<string>)
+        : Either.left(ConfigError.InvalidData([], "expected a comma-separated list of provider names"))
+    }),
+    Config.option
+  )
+
 /** A secret that sandbox mode may generate for this run. */
 export interface GeneratedSecret {
   readonly name: string
@@ -100,11 +119,11 @@ const rawConfig = Config.all({
     Config.withDefault(20)
   ),
   initialPoolSize: positiveInt("INITIAL_AGENT_POOL_SIZE", 5),
-  twilioAccountSid: Config.option(Config.string("TWILIO_ACCOUNT_SID")),
-  twilioAuthToken: Config.option(Config.redacted("TWILIO_AUTH_TOKEN")),
-  sendgridApiKey: Config.option(Config.redacted("SENDGRID_API_KEY")),
-  elevenlabsApiKey: Config.option(Config.redacted("ELEVENLABS_API_KEY")),
-  deepgramApiKey: Config.option(Config.redacted("DEEPGRAM_API_KEY")),
+  // vendor credentials are read by each vendor's adapter (src/providers/<vendor>/), never here
+  providerTelephony: providerList("PROVIDER_TELEPHONY"),
+  providerEmail: providerList("PROVIDER_EMAIL"),
+  providerBreakerThreshold: positiveInt("PROVIDER_BREAKER_THRESHOLD", 5),
+  providerBreakerCooldownSeconds: positiveInt("PROVIDER_BREAKER_COOLDOWN_SECONDS", 30),
   stdioToken: Config.option(Config.redacted("MCP_STDIO_TOKEN")),
   smsHelpText: Config.string("SMS_HELP_TEXT").pipe(Config.option),
   quietHours: Config.literal("enforce", "off")("TCPA_QUIET_HOURS").pipe(Config.withDefault("enforce" as const)),
@@ -152,8 +171,8 @@ export interface DefaultLimits {
 export class AppConfig extends Effect.Service<AppConfig>()("app/config/AppConfig", {
   effect: Effect.gen(function*() {
     const c = yield* rawConfig
-    const hasProviderCredentials = Option.isSome(c.twilioAccountSid) || Option.isSome(c.twilioAuthToken) ||
-      Option.isSome(c.sendgridApiKey)
+    const hasProviderCredentials = Option.isSome(c.providerTelephony) || Option.isSome(c.providerEmail) ||
+      (yield* anyCredentialVariable)
     const demoMode = Option.getOrElse(c.demoMode, () => !hasProviderCredentials)
     const generatedSecrets: Array<string> = []
     // Sandbox secrets generated on a first start are kept in DATA_DIR, so a

@@ -59,6 +59,22 @@ export const transforms = {
 } as const
 
 /**
+ * `postgresql.conf` of the embedded database. PostgreSQL's defaults size a server (128 MB of shared
+ * buffers, touched at start, so ~130 MB of resident memory before the first query); this app's
+ * working set is far smaller, and in memory mode the data files already live in this process.
+ *
+ * @since 0.3.0
+ */
+export const EMBEDDED_POSTGRESQL_CONF: ReadonlyArray<string> = [
+  "shared_buffers=16MB",
+  "wal_buffers=1MB",
+  "temp_buffers=2MB",
+  "work_mem=2MB",
+  "maintenance_work_mem=16MB",
+  "max_connections=4"
+]
+
+/**
  * PGlite in `dataDir` (created if missing), or in memory when `undefined`.
  *
  * @since 0.1.0
@@ -71,7 +87,7 @@ export const layerPglite = (
     kind: "pglite",
     location: dataDir === undefined ? "memory" : NodePath.resolve(dataDir)
   })
-  const client = PgliteClient.layer({ dataDir, ...transforms })
+  const client = PgliteClient.layer({ dataDir, postgresqlConf: EMBEDDED_POSTGRESQL_CONF, ...transforms })
   if (dataDir === undefined) return Layer.merge(client, info)
   const ensureDir = Layer.scopedDiscard(Effect.zipRight(
     Effect.tryPromise({

@@ -20,6 +20,8 @@ import sandboxCarrier from "./migrations/0002_sandbox_carrier.ts"
 import messaging from "./migrations/0003_messaging.ts"
 import guardrails from "./migrations/0004_guardrails.ts"
 import addressLookup from "./migrations/0005_address_lookup.ts"
+import outboxLease from "./migrations/0006_outbox_lease.ts"
+import providerResources from "./migrations/0007_provider_resources.ts"
 
 /**
  * Every migration, keyed `<id>_<name>`. Append new ones (`"0002_…"`); never edit an applied one.
@@ -31,7 +33,9 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0002_sandbox_carrier": sandboxCarrier,
   "0003_messaging": messaging,
   "0004_guardrails": guardrails,
-  "0005_address_lookup": addressLookup
+  "0005_address_lookup": addressLookup,
+  "0006_outbox_lease": outboxLease,
+  "0007_provider_resources": providerResources
 }
 
 /**

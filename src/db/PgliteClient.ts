@@ -8,7 +8,9 @@
  *
  * Design notes — read before changing:
  *
- * - PGlite is ONE connection. Every lease of the connection holds a one-permit semaphore: a plain
+ * - PGlite is ONE connection. Every lease of the connection holds a one-holder FIFO lock
+ *   (`FifoLock.ts`: Effect's semaphore is not first-in-first-out and starves fibers that need many
+ *   short turns, such as the callback outbox, under load): a plain
  *   statement holds it for the statement, a transaction holds it from `BEGIN` to `COMMIT`/`ROLLBACK`
  *   (nested `withTransaction` calls become SAVEPOINTs on the same lease). Without the lock a plain
  *   query from another fiber would be sent into the open transaction and silently rolled back with
@@ -32,6 +34,12 @@
  * - Errors: every failure is a `SqlError` whose `cause` is PGlite's `DatabaseError`, which carries the
  *   PostgreSQL SQLSTATE in `.code` exactly like `pg`'s error (e.g. `"23505"` unique violation).
  * - Durability: file-backed PGlite never fsyncs; commits survive a process kill, not a power loss.
+ * - Memory: `postgresqlConf` lines replace the cluster's `postgresql.conf` at each start (PGlite
+ *   rewrites the file); `Database.ts` passes small buffers (`EMBEDDED_POSTGRESQL_CONF`). PGlite's
+ *   WASM memory only grows, and creating a cluster (initdb) in this process leaves ~400 MB behind
+ *   (a second WASM module, its memory and compiled code). So a new data directory is initialized
+ *   by a short-lived child process (`initdbInChild`) and this process only ever opens an existing
+ *   cluster. In-memory instances (tests, `DATA_DIR=:memory:`) run initdb here.
  *
  * @since 0.1.0
  */
@@ -48,6 +56,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { execFile } from "node:child_process"
+import * as NodeFs from "node:fs"
+import { createRequire } from "node:module"
+import * as NodePath from "node:path"
+import * as FifoLock from "./FifoLock.ts"
 
 /**
  * @since 0.1.0
@@ -63,6 +76,8 @@ export interface PgliteClientConfig {
   /** Also transform keys nested in json(b) values (default `true`, as in `@effect/sql-pg`). */
   readonly transformJson?: boolean | undefined
   readonly spanAttributes?: Record<string, unknown> | undefined
+  /** `postgresql.conf` lines (e.g. `shared_buffers=16MB`), applied at every start. */
+  readonly postgresqlConf?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -101,6 +116,46 @@ const rowsOfResults = <A>(results: ReadonlyArray<Results<A>>): ReadonlyArray<unk
 
 const toSqlError = (message: string) => (cause: unknown) => new SqlError({ cause, message })
 
+/** The script of the initdb child: `node -e <script> <pglite module> <dataDir> <conf JSON>`. */
+const INITDB_SCRIPT = `const { PGlite } = require(process.argv[1]);
+PGlite.create(process.argv[2], { postgresqlconf: JSON.parse(process.argv[3]) })
+  .then((db) => db.close())
+  .then(() => process.exit(0), (e) => { console.error(String(e && e.message || e)); process.exit(1) })`
+
+/**
+ * Creates the PGlite cluster in `dataDir` (when it has none yet) in a child process, so that
+ * initdb's memory dies with the child instead of staying in the server's heap.
+ *
+ * @since 0.3.0
+ */
+export const initdbInChild = (
+  dataDir: string,
+  postgresqlConf: ReadonlyArray<string>
+): Effect.Effect<void, SqlError> =>
+  Effect.suspend(() => {
+    if (NodeFs.existsSync(NodePath.join(dataDir, "PG_VERSION"))) return Effect.void
+    const pgliteModule = createRequire(import.meta.url).resolve("@electric-sql/pglite")
+    return Effect.async<void, SqlError>((resume) => {
+      const child = execFile(
+        process.execPath,
+        ["-e", INITDB_SCRIPT, pgliteModule, dataDir, JSON.stringify(postgresqlConf)],
+        { timeout: 120_000, maxBuffer: 1024 * 1024 },
+        (error, _stdout, stderr) =>
+          resume(
+            error === null
+              ? Effect.void
+              : Effect.fail(
+                new SqlError({
+                  cause: error,
+                  message: `PgliteClient: initdb of ${dataDir} failed: ${stderr.trim().slice(0, 500)}`
+                })
+              )
+          )
+      )
+      return Effect.sync(() => child.kill())
+    })
+  })
+
 /**
  * Open PGlite and build the client. The instance is closed when the scope closes.
  *
@@ -111,20 +166,25 @@ export const make = (
   options: PgliteClientConfig
 ): Effect.Effect<PgliteClient, SqlError, Scope.Scope | Reactivity.Reactivity> =>
   Effect.gen(function*() {
-    const lock = yield* Effect.makeSemaphore(1)
+    const lock = yield* FifoLock.make
+    const postgresqlconf = options.postgresqlConf === undefined ? undefined : [...options.postgresqlConf]
+    if (options.dataDir !== undefined) yield* initdbInChild(options.dataDir, postgresqlconf ?? [])
     const pglite = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => options.dataDir === undefined ? PGlite.create() : PGlite.create(options.dataDir),
+        try: () =>
+          options.dataDir === undefined
+            ? PGlite.create(postgresqlconf === undefined ? {} : { postgresqlconf })
+            : PGlite.create(options.dataDir, postgresqlconf === undefined ? {} : { postgresqlconf }),
         catch: toSqlError(`PgliteClient: failed to open PGlite (${options.dataDir ?? "in memory"})`)
       }),
       (db) =>
         // Wait (bounded) for the lease in flight to end, then close (a clean shutdown matters for
         // a data dir). The permit is released afterwards so late callers get an SqlError
         // ("PGlite is closed") rather than waiting forever.
-        Effect.flatMap(Effect.timeoutOption(lock.take(1), Duration.seconds(10)), (taken) =>
+        Effect.flatMap(Effect.timeoutOption(lock.take, Duration.seconds(10)), (taken) =>
           Effect.tryPromise(() => db.close()).pipe(
             Effect.ignore,
-            Effect.ensuring(taken._tag === "Some" ? lock.release(1) : Effect.void)
+            Effect.ensuring(taken._tag === "Some" ? lock.release : Effect.void)
           ))
     )
 
@@ -178,11 +238,11 @@ export const make = (
         Stream.fromIterableEffect(execute(sql, params, transform))
     }
 
-    // One lease of the single connection = one permit, held until the lease's scope closes
-    // (the statement for plain queries; COMMIT/ROLLBACK for transactions).
+    // One lease of the single connection = the lock, held until the lease's scope closes
+    // (the statement for plain queries; COMMIT/ROLLBACK for transactions); waiters served FIFO.
     const acquirer: Connection.Acquirer = Effect.uninterruptibleMask((restore) =>
-      restore(lock.take(1)).pipe(
-        Effect.zipRight(Effect.addFinalizer(() => lock.release(1))),
+      restore(lock.take).pipe(
+        Effect.zipRight(Effect.addFinalizer(() => lock.release)),
         Effect.as(connection)
       )
     )

@@ -18,16 +18,20 @@ import { GetMessages } from "./tools/GetMessages.ts"
 import { SendMessage } from "./tools/SendMessage.ts"
 import { GetUsageDashboard } from "./tools/GetUsageDashboard.ts"
 import { SetAgentLimits } from "./tools/SetAgentLimits.ts"
+import { RegisterProvider } from "./tools/RegisterProvider.ts"
+import type { ProviderCredentials } from "../providers/ProviderCredentials.ts"
+import type { AuditLog } from "../observability/AuditLog.ts"
 
 /** Every tool this release registers: only tools that work. */
-export const AllTools: ReadonlyArray<Tool.Tool<Authenticator | AgentRuntime | MessagesRepo | UsageDashboard>> = [
+export const AllTools: ReadonlyArray<Tool.Tool<Authenticator | AgentRuntime | MessagesRepo | UsageDashboard | ProviderCredentials | AuditLog>> = [
   ProvisionChannels,
   DeprovisionChannels,
   GetChannelStatus,
   SendMessage,
   GetMessages,
   GetUsageDashboard,
-  SetAgentLimits
+  SetAgentLimits,
+  RegisterProvider
 ]
 
 const result = (json: unknown, isError: boolean): CallToolResult => ({
@@ -53,7 +57,7 @@ const errorResult = (body: ErrorBody): CallToolResult => ({
 export const ToolRegistryLive = Layer.effect(
   ToolRegistry,
   Effect.gen(function*() {
-    const context = yield* Effect.context<Authenticator | AgentRuntime | MessagesRepo | UsageDashboard>()
+    const context = yield* Effect.context<Authenticator | AgentRuntime | MessagesRepo | UsageDashboard | ProviderCredentials | AuditLog>()
     const auth = yield* Authenticator
     const byName = new Map(AllTools.map((t) => [t.descriptor.name, t]))
     return ToolRegistry.of({

@@ -16,10 +16,11 @@ import {
 import type { AgentRecord } from "../agents/AgentsRepo.ts"
 import { AgentsRepo } from "../agents/AgentsRepo.ts"
 import { OutboxDeliverer } from "../callbacks/OutboxDeliverer.ts"
+import * as GroupCommit from "../db/GroupCommit.ts"
 import { type DecodedInboundEmail, EmailProvider, type InboundAttachment } from "../providers/EmailProvider.ts"
 import { Telephony } from "../providers/Telephony.ts"
 import { InboundHooks } from "../webhooks/InboundHooks.ts"
-import { MessagesRepo } from "./MessagesRepo.ts"
+import { MessagesRepo, type NewMessage } from "./MessagesRepo.ts"
 
 /** What became of an inbound webhook's message. */
 export type Acceptance =
@@ -67,6 +68,15 @@ export const storedAttachments = (attachments: ReadonlyArray<InboundAttachment>)
 /** Retries of a status update that found no message row yet. */
 const RETRY_MISSING_ROW = 5
 
+/** Most inbound writes committed in one transaction. */
+export const GROUP_COMMIT_MAX = 64
+
+/** One inbound message waiting for the group commit. */
+interface PendingWrite {
+  readonly message: NewMessage
+  readonly payload: CallbackPayload
+}
+
 const duplicate: Acceptance = { _tag: "Duplicate" }
 const accepted = (messageId: string): Acceptance => ({ _tag: "Accepted", messageId })
 
@@ -74,10 +84,13 @@ const accepted = (messageId: string): Acceptance => ({ _tag: "Accepted", message
  * The inbound message path, the mirror of `Outbound`: after the webhook was
  * verified and decoded, record the message and its callback in one
  * transaction (the provider message id dedupes retries and replays), wake the
- * callback deliverer, then run the after-accept hooks.
+ * callback deliverer, then run the after-accept hooks. Webhooks that arrive
+ * together are written by one group commit (`GroupCommit.ts`): one
+ * transaction with multi-row INSERTs for up to `GROUP_COMMIT_MAX` messages; a
+ * failed batch is retried item by item, so one bad message fails alone.
  */
 export class Inbound extends Effect.Service<Inbound>()("app/messaging/Inbound", {
-  effect: Effect.gen(function*() {
+  scoped: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const messages = yield* MessagesRepo
     const agents = yield* AgentsRepo
@@ -85,6 +98,29 @@ export class Inbound extends Effect.Service<Inbound>()("app/messaging/Inbound", 
     const hooks = yield* InboundHooks
     const telephony = yield* Telephony
     const email = yield* EmailProvider
+
+    /**
+     * Records messages and their callbacks: multi-row INSERTs in one transaction. Answers, per
+     * message, its id, or None for a provider id already recorded (a retry or a replay).
+     */
+    const record = (items: ReadonlyArray<PendingWrite>) =>
+      Effect.gen(function*() {
+        const ids = yield* messages.insertMany(items.map((i) => i.message))
+        yield* outbox.enqueueAll(items.flatMap((item, i) => {
+          const id = ids[i]
+          return id !== undefined && Option.isSome(id)
+            ? [{ agentId: item.message.agentId, webhookId: `msg_${id.value}`, payload: item.payload }]
+            : []
+        }))
+        return ids
+      }).pipe(sql.withTransaction)
+
+    /** Group commit: inbound webhooks that arrive together share one transaction. */
+    const writer = yield* GroupCommit.make({
+      maxBatch: GROUP_COMMIT_MAX,
+      runBatch: record,
+      runOne: (item: PendingWrite) => Effect.map(record([item]), (ids) => ids[0] ?? Option.none<string>())
+    })
 
     const accept = (m: {
       readonly agent: AgentRecord
@@ -106,8 +142,8 @@ export class Inbound extends Effect.Service<Inbound>()("app/messaging/Inbound", 
           Option.filter(Option.map(sender, (s) => s.agentId), (id) => id !== agentId)
         )
         const receivedAt = yield* DateTime.now
-        const inserted = yield* Effect.gen(function*() {
-          const id = yield* messages.insert({
+        const inserted = yield* writer.submit({
+          message: {
             agentId,
             channel: m.channel,
             direction: "inbound",
@@ -123,16 +159,9 @@ export class Inbound extends Effect.Service<Inbound>()("app/messaging/Inbound", 
             cost: null,
             fromAgentId: fromAgentId ?? null,
             privacy: m.agent.privacy
-          })
-          if (Option.isSome(id)) {
-            yield* outbox.enqueue({
-              agentId,
-              webhookId: `msg_${id.value}`,
-              payload: m.callback({ agentId, receivedAt, ...(fromAgentId !== undefined ? { fromAgentId } : {}) })
-            })
-          }
-          return id
-        }).pipe(sql.withTransaction, Effect.orDie)
+          },
+          payload: m.callback({ agentId, receivedAt, ...(fromAgentId !== undefined ? { fromAgentId } : {}) })
+        }).pipe(Effect.orDie)
         if (Option.isNone(inserted)) {
           yield* Effect.logInfo("duplicate inbound webhook acknowledged").pipe(
             Effect.annotateLogs({ agentId, channel: m.channel })

@@ -3,11 +3,10 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { MediaItem, type MessageChannel, type PrivacySettings } from "../../schema/Domain.ts"
+import * as Rows from "../db/Rows.ts"
 import { Cipher } from "../security/Cipher.ts"
 
-const DateLike = Schema.Union(Schema.DateFromSelf, Schema.DateFromString)
-const Num = Schema.Union(Schema.Number, Schema.NumberFromString)
-const MediaList = Schema.Union(Schema.Array(MediaItem), Schema.parseJson(Schema.Array(MediaItem)))
+const MediaList = Rows.JsonColumn(Schema.Array(MediaItem))
 
 const MessageRow = Schema.Struct({
   id: Schema.String,
@@ -21,9 +20,9 @@ const MessageRow = Schema.Struct({
   media: MediaList,
   externalId: Schema.NullOr(Schema.String),
   status: Schema.String,
-  cost: Schema.NullOr(Num),
+  cost: Schema.NullOr(Rows.Num),
   fromAgentId: Schema.NullOr(Schema.String),
-  createdAt: DateLike
+  createdAt: Rows.Timestamp
 })
 export type MessageRow = typeof MessageRow.Type
 
@@ -80,6 +79,15 @@ const STATUS_RANK = `CASE status ${
   Object.entries(RANKS).map(([s, r]) => `WHEN '${s}' THEN ${r}`).join(" ")
 } ELSE 0 END`
 
+const InsertedRow = Schema.Struct({
+  id: Schema.String,
+  agentId: Schema.String,
+  direction: Schema.String,
+  externalId: Schema.String
+})
+
+const key = (agentId: string, direction: string, externalId: string) => `${agentId}\n${direction}\n${externalId}`
+
 const COLUMNS = `id, agent_id, channel, direction, from_address, to_address, subject, body, media, external_id,
   status, cost, from_agent_id, created_at`
 
@@ -93,6 +101,8 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
     const sql = yield* SqlClient.SqlClient
     const cipher = yield* Cipher
     const decode = Schema.decodeUnknown(Schema.Array(MessageRow))
+    const decodeIds = Schema.decodeUnknown(Schema.Array(Rows.IdRow))
+    const decodeCount = Schema.decodeUnknown(Schema.Array(Rows.CountRow))
 
     /** Content (body and email subject) is kept only on opt-in, sealed, with an expiry. */
     const sealedContent = (m: NewMessage) => {
@@ -124,6 +134,12 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
       ...sealedContent(m)
     })
 
+    const decodeInserted = Schema.decodeUnknown(Schema.Array(InsertedRow))
+    const insertedRows = (rows: ReadonlyArray<ReturnType<typeof row>>) =>
+      sql`INSERT INTO messages ${sql.insert(rows)}
+          ON CONFLICT (agent_id, direction, external_id) WHERE external_id IS NOT NULL DO NOTHING
+          RETURNING id, agent_id, direction, external_id`.pipe(Effect.flatMap(decodeInserted))
+
     /** Inserts a message; None when the provider id was already recorded for this agent and direction. */
     const insert = (m: NewMessage) =>
       (m.externalId === null
@@ -131,7 +147,8 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
         : sql`INSERT INTO messages ${sql.insert(row(m))}
               ON CONFLICT (agent_id, direction, external_id) WHERE external_id IS NOT NULL DO NOTHING
               RETURNING id`).pipe(
-        Effect.map((rows) => Option.fromNullable(rows[0]?.["id"] as string | undefined)),
+        Effect.flatMap(decodeIds),
+        Effect.map((rows) => Option.fromNullable(rows[0]?.id)),
         Effect.withSpan("MessagesRepo.insert")
       )
 
@@ -149,7 +166,8 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
             WHERE id IN (SELECT id FROM m WHERE rank < ${statusRank(status)}) RETURNING id
           )
           SELECT count(*) AS n FROM m`.pipe(
-        Effect.map((rows) => Number(rows[0]?.["n"] ?? 0)),
+        Effect.flatMap(decodeCount),
+        Effect.map((rows) => rows[0]?.n ?? 0),
         Effect.withSpan("MessagesRepo.setStatus")
       )
 
@@ -163,13 +181,13 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
         ]
         const rows = yield* sql`SELECT ${sql.literal(COLUMNS)} FROM messages WHERE ${sql.and(where)}
           ORDER BY created_at DESC, id DESC LIMIT ${q.limit}`.pipe(Effect.flatMap(decode))
-        const total = yield* sql`SELECT count(*) AS n FROM messages WHERE ${sql.and(where)}`
+        const total = yield* sql`SELECT count(*) AS n FROM messages WHERE ${sql.and(where)}`.pipe(Effect.flatMap(decodeCount))
         const messages: ReadonlyArray<StoredMessage> = rows.map((r) => ({
           ...r,
           body: r.body === null ? null : cipher.decrypt("message-bodies", r.body) ?? null,
           subject: r.subject === null ? null : cipher.decrypt("message-bodies", r.subject) ?? null
         }))
-        return { messages, totalCount: Number(total[0]?.["n"] ?? 0) }
+        return { messages, totalCount: total[0]?.n ?? 0 }
       }).pipe(Effect.withSpan("MessagesRepo.list"))
 
     /** When the contact last wrote to the agent on `channel` (the WhatsApp 24-hour window). */
@@ -189,6 +207,34 @@ export class MessagesRepo extends Effect.Service<MessagesRepo>()("app/messaging/
       Effect.withSpan("MessagesRepo.purgeExpiredBodies")
     )
 
-    return { insert, setStatus, list, lastInboundAt, purgeExpiredBodies } as const
+    /**
+     * Inserts several messages in one statement; answers, per message and in order, its id, or
+     * None when its provider id was already recorded for that agent and direction (before, or
+     * earlier in the same list: the first one wins). Messages without a provider id are inserted
+     * one by one (nothing to match their returned rows by).
+     */
+    const insertMany = (ms: ReadonlyArray<NewMessage>) =>
+      Effect.gen(function*() {
+        const keyed = ms.filter((m) => m.externalId !== null)
+        const inserted = new Map<string, string>()
+        if (keyed.length > 0) {
+          const rows = yield* insertedRows(keyed.map(row))
+          for (const r of rows) inserted.set(key(r.agentId, r.direction, r.externalId), r.id)
+        }
+        const out: Array<Option.Option<string>> = []
+        for (const m of ms) {
+          if (m.externalId === null) {
+            out.push(yield* insert(m))
+            continue
+          }
+          const k = key(m.agentId, m.direction, m.externalId)
+          const id = inserted.get(k)
+          inserted.delete(k) // a later message with the same provider id is a duplicate
+          out.push(Option.fromNullable(id))
+        }
+        return out
+      }).pipe(Effect.withSpan("MessagesRepo.insertMany", { attributes: { count: ms.length } }))
+
+    return { insert, insertMany, setStatus, list, lastInboundAt, purgeExpiredBodies } as const
   })
 }) {}

@@ -24,7 +24,7 @@ import { AuditLog } from "../observability/AuditLog.ts"
 import { actionTypeFor, type Admission, AgentGuard, type OutboundAction } from "../policy/AgentGuard.ts"
 import { ContentFilter } from "../policy/ContentFilter.ts"
 import { EmailProvider } from "../providers/EmailProvider.ts"
-import { ProviderError } from "../providers/ProviderError.ts"
+import { ProviderError, providerToolError } from "../providers/ProviderError.ts"
 import { Telephony } from "../providers/Telephony.ts"
 import { MessagesRepo } from "./MessagesRepo.ts"
 import { addressOn, resolveRecipient } from "./Recipients.ts"
@@ -83,6 +83,8 @@ export type SendMessageFailure = Schema.Schema.Type<typeof SendMessage.failure>
 interface Sent {
   readonly providerMessageId: string
   readonly status: "queued" | "sent"
+  /** The provider that carried it, when the router failed over from the configured one. */
+  readonly provider?: string | undefined
 }
 
 /** An admitted send, between the admission (inside the actor) and the provider's answer (outside). */
@@ -150,7 +152,7 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
       effect.pipe(
         Effect.timeoutFail({
           duration: PROVIDER_TIMEOUT,
-          onTimeout: () => new ProviderError({ provider, operation: "send", reason: "timed out", unknownOutcome: true })
+          onTimeout: () => new ProviderError({ provider, operation: "send", reason: "timed out", kind: "unknown_outcome" })
         })
       )
 
@@ -215,10 +217,27 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
         )
       })
 
-    const phoneDelivery = (agentId: AgentId, channel: "sms" | "whatsapp", from: string, to: string, body: string, media: ReadonlyArray<MediaItem>) =>
+    const phoneDelivery = (
+      agentId: AgentId,
+      channel: "sms" | "whatsapp",
+      from: string,
+      to: string,
+      body: string,
+      media: ReadonlyArray<MediaItem>,
+      template?: { readonly id: string; readonly variables: Readonly<Record<string, string>> }
+    ) =>
       Effect.map(publicUrl.webhook(agentId, "message-status"), (statusCallbackUrl) =>
         bounded(
-          telephony.sendMessage({ agentId, channel, from, to, body, media, statusCallbackUrl }),
+          telephony.sendMessage({
+            agentId,
+            channel,
+            from,
+            to,
+            body,
+            media,
+            statusCallbackUrl,
+            ...(template !== undefined ? { template } : {})
+          }),
           telephony.provider
         ))
 
@@ -287,7 +306,17 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
         const message = { agent, cmd, from, to, toAgentId, body, subject, media, provider }
         const deliver = cmd.channel === "email"
           ? yield* emailDelivery(agent, message)
-          : yield* phoneDelivery(agent.agentId, cmd.channel, from, to, body, media)
+          : yield* phoneDelivery(
+            agent.agentId,
+            cmd.channel,
+            from,
+            to,
+            body,
+            media,
+            cmd.channel === "whatsapp" && cmd.templateId !== undefined
+              ? { id: cmd.templateId, variables: cmd.templateVars ?? {} }
+              : undefined
+          )
         return Either.right([{ ...message, action, admission, deliver } satisfies Admitted, guardState] as const)
       })
 
@@ -297,24 +326,25 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
         if (Either.isLeft(result)) {
           const e = result.left
           // an unknown outcome keeps its reservation (it may have gone out): it expires, its rate slot stays
-          const guardState = e.unknownOutcome === true
+          const guardState = e.kind === "unknown_outcome"
             ? state.guard
             : yield* guard.settle(state.guard, m.admission, { ok: false })
-          const error = new ProviderFailure({
-            provider: e.provider,
-            message: e.unknownOutcome === true
-              ? "the provider did not answer in time; the message may have been sent: check comms_get_messages before retrying"
-              : `the provider could not send: ${e.reason}`
-          })
+          const error = e.kind === "unknown_outcome"
+            ? new ProviderFailure({
+              provider: e.provider,
+              message: "the provider did not answer in time; the message may have been sent: check comms_get_messages before retrying"
+            })
+            : providerToolError(e)
           return failed(error, { ...state, guard: guardState })
         }
         const sent = result.right
+        const provider = sent.provider ?? m.provider
         // The message is out: from here on a failure to record it must not make the caller retry
         // (a duplicate to a person). Bookkeeping defects are logged and the send still succeeds.
         const cost = m.admission.reservedCost
         const guardState = yield* guard.settle(state.guard, m.admission, {
           ok: true,
-          provider: m.provider,
+          provider,
           externalId: sent.providerMessageId,
           actualCost: cost,
           channel: m.cmd.channel,
@@ -335,7 +365,7 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
           subject: m.cmd.channel === "email" ? m.subject : null,
           body: m.body,
           media: m.media,
-          provider: m.provider,
+          provider,
           externalId: sent.providerMessageId,
           status: sent.status,
           cost,
@@ -444,7 +474,7 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
                 Effect.annotateLogs({ agentId: agent.agentId })
               )
             }
-            const next = Either.isLeft(result) && result.left.unknownOutcome === true
+            const next = Either.isLeft(result) && result.left.kind === "unknown_outcome"
               ? current.guard
               : yield* guard.settle(current.guard, admission, outcome)
             return done(undefined, { ...current, guard: next })

@@ -1,9 +1,12 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import { AppConfig } from "../config/AppConfig.ts"
+import * as Rows from "../db/Rows.ts"
 import { MessagesRepo } from "./MessagesRepo.ts"
 
 /** Delivered callbacks (already emptied of their payload) are kept this long for inspection, then deleted. */
@@ -24,20 +27,38 @@ export class Retention extends Effect.Service<Retention>()("app/messaging/Retent
     const messages = yield* MessagesRepo
     const config = yield* AppConfig
 
+    const deleteDeliveredCallbacks = SqlSchema.findAll({
+      Request: Schema.Number,
+      Result: Rows.IdRow,
+      execute: (days) =>
+        sql`DELETE FROM webhook_outbox
+          WHERE delivered_at IS NOT NULL AND delivered_at < now() - make_interval(days => ${days})
+          RETURNING id`
+    })
+    const expireCallbacks = SqlSchema.findAll({
+      Request: Schema.Number,
+      Result: Rows.IdRow,
+      execute: (hours) =>
+        sql`UPDATE webhook_outbox
+          SET payload = '{}', last_error = 'expired', next_attempt_at = '9999-12-31T00:00:00Z',
+            lease_owner = NULL, lease_until = NULL
+          WHERE delivered_at IS NULL AND last_error IS DISTINCT FROM 'expired'
+            AND created_at < now() - make_interval(hours => ${hours})
+          RETURNING id`
+    })
+    const deleteSandboxOutbox = SqlSchema.findAll({
+      Request: Schema.Number,
+      Result: Rows.IdRow,
+      execute: (days) =>
+        sql`DELETE FROM sandbox_outbox WHERE created_at < now() - make_interval(days => ${days}) RETURNING id`
+    })
+
     /** One sweep; returns what it deleted (counts only). */
     const sweep = Effect.gen(function*() {
       const bodiesPurged = yield* messages.purgeExpiredBodies
-      const callbacks = yield* sql`DELETE FROM webhook_outbox
-        WHERE delivered_at IS NOT NULL
-          AND delivered_at < now() - make_interval(days => ${DELIVERED_CALLBACK_RETENTION_DAYS})
-        RETURNING id`
-      const expired = yield* sql`UPDATE webhook_outbox
-        SET payload = '{}', last_error = 'expired', next_attempt_at = '9999-12-31T00:00:00Z'
-        WHERE delivered_at IS NULL AND last_error IS DISTINCT FROM 'expired'
-          AND created_at < now() - make_interval(hours => ${config.callbackMaxAgeHours})
-        RETURNING id`
-      const world = yield* sql`DELETE FROM sandbox_outbox
-        WHERE created_at < now() - make_interval(days => ${SANDBOX_OUTBOX_RETENTION_DAYS}) RETURNING id`
+      const callbacks = yield* deleteDeliveredCallbacks(DELIVERED_CALLBACK_RETENTION_DAYS)
+      const expired = yield* expireCallbacks(config.callbackMaxAgeHours)
+      const world = yield* deleteSandboxOutbox(SANDBOX_OUTBOX_RETENTION_DAYS)
       const result = {
         bodiesPurged,
         deliveredCallbacksPurged: callbacks.length,

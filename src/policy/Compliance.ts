@@ -92,7 +92,7 @@ export const checkQuietHours = (location: NumberLocation, now: number): QuietHou
 
 export type KeywordAction = "opt_out" | "opt_in" | "help"
 
-/** Carrier/Twilio standard opt-out keywords (REVOKE and OPTOUT since 2025-05). */
+/** Carrier standard opt-out keywords (REVOKE and OPTOUT since 2025-05). */
 export const OPT_OUT_KEYWORDS: ReadonlyArray<string> = [
   "STOP",
   "STOPALL",
@@ -119,7 +119,7 @@ export const parseKeyword = (body: string): { readonly action: KeywordAction; re
   return undefined
 }
 
-/** Standard confirmation texts (Twilio's defaults for long codes). */
+/** Standard confirmation texts (the carriers' defaults for long codes). */
 export const REPLIES = {
   opt_out:
     "You have successfully been unsubscribed. You will not receive any more messages from this number. Reply START to resubscribe.",

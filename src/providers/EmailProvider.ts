@@ -2,8 +2,9 @@ import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type { MediaItem } from "../../schema/Domain.ts"
 import type { AgentId } from "../../schema/Ids.ts"
-import type { InboundEmail, WebhookParseError } from "../../schema/Webhooks.ts"
+import type { InboundEmail } from "../../schema/Webhooks.ts"
 import type { ProviderError, ProviderHealth } from "./ProviderError.ts"
+import type { SendResult } from "./Telephony.ts"
 
 /** One attachment of an inbound email, with its bytes. */
 export interface InboundAttachment {
@@ -18,7 +19,24 @@ export interface DecodedInboundEmail {
   readonly attachments: ReadonlyArray<InboundAttachment>
 }
 
-/** Port: inboxes and outbound email. Adapters: sandbox mail system, SendGrid, … */
+export interface SendEmailRequest {
+  readonly agentId: AgentId
+  readonly from: string
+  readonly fromName: string
+  readonly to: string
+  readonly bcc: string | undefined
+  readonly subject: string
+  readonly text: string
+  readonly attachments: ReadonlyArray<MediaItem>
+  readonly headers: Readonly<Record<string, string>>
+  /** Our id for this send; set by the routing layer (vendors that echo custom data carry it back). */
+  readonly correlationId?: string
+}
+
+/**
+ * Port: inboxes and outbound email, as business code sees it. Served by the routing layer, which
+ * resolves the agent's provider per action (see `Telephony`); vendors implement `EmailAdapter`.
+ */
 export class EmailProvider extends Context.Tag("app/providers/EmailProvider")<EmailProvider, {
   readonly provider: string
   /** Gives the agent an address whose inbound mail is posted to `inboundUrl`; idempotent per agent. */
@@ -27,31 +45,7 @@ export class EmailProvider extends Context.Tag("app/providers/EmailProvider")<Em
     readonly inboundUrl: string
   }) => Effect.Effect<{ readonly address: string }, ProviderError>
   /** Sends one email; attachments are fetched from their URLs by the provider adapter. */
-  readonly send: (req: {
-    readonly agentId: AgentId
-    readonly from: string
-    readonly fromName: string
-    readonly to: string
-    readonly bcc: string | undefined
-    readonly subject: string
-    readonly text: string
-    readonly attachments: ReadonlyArray<MediaItem>
-    readonly headers: Readonly<Record<string, string>>
-  }) => Effect.Effect<{ readonly providerMessageId: string; readonly status: "queued" | "sent" }, ProviderError>
-  /**
-   * Whether an inbound-mail webhook really comes from this provider. Total:
-   * false on anything unreadable. (Providers whose inbound posts are unsigned
-   * are authenticated by a secret in the configured URL or by basic auth.)
-   */
-  readonly verifyInbound: (req: {
-    readonly url: string
-    readonly headers: Readonly<Record<string, string | undefined>>
-  }) => boolean
-  /** The inbound-mail webhook's body → the normalized email and its attachments. */
-  readonly decodeInbound: (
-    rawBody: Uint8Array,
-    contentType: string
-  ) => Effect.Effect<DecodedInboundEmail, WebhookParseError>
+  readonly send: (req: SendEmailRequest) => Effect.Effect<SendResult, ProviderError>
   readonly releaseAddress: (agentId: AgentId) => Effect.Effect<void, ProviderError>
   readonly health: Effect.Effect<ProviderHealth>
 }>() {}

@@ -2,7 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import { checkTimestamp, reveal, type Secret } from "./verify.ts"
 
 /**
- * Standard Webhooks (https://www.standardwebhooks.com, the scheme Svix and Resend use) signing and
+ * Standard Webhooks (https://www.standardwebhooks.com, the scheme Svix-based vendors use) signing and
  * verification for our callbacks to the orchestrator.
  *
  * - `webhook-id`: unique message id (the receiver's idempotency key)

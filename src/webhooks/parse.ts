@@ -1,18 +1,7 @@
 import * as Effect from "effect/Effect"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import {
-  type FormFields,
-  type InboundEmail,
-  type InboundMessage,
-  type MultipartFile,
-  type MultipartParts,
-  SendGridInboundParse,
-  type StatusUpdate,
-  TwilioMessageWebhook,
-  TwilioStatusWebhook,
-  WebhookParseError
-} from "../../schema/Webhooks.ts"
+import { type FormFields, type MultipartFile, type MultipartParts, WebhookParseError } from "../../schema/Webhooks.ts"
 
 /**
  * Body parsing and decoding for inbound webhooks. Everything here is total: malformed input ends in a
@@ -34,7 +23,7 @@ const hasOwn = (target: object, key: string): boolean => Object.prototype.hasOwn
 /**
  * Parses an `application/x-www-form-urlencoded` body (WHATWG rules: `+` is a space, bad percent escapes
  * are kept literally, invalid UTF-8 becomes U+FFFD). A name that occurs more than once maps to an array of
- * its values in order. The result is exactly what the Twilio signature is computed over.
+ * its values in order. The result is exactly what form-signing schemes compute their signature over.
  */
 export const parseForm = (rawBody: string): Record<string, string | Array<string>> => {
   const out: Record<string, string | Array<string>> = {}
@@ -53,7 +42,7 @@ export const parseForm = (rawBody: string): Record<string, string | Array<string
 // multipart/form-data
 
 export interface MultipartOptions {
-  /** Reject bodies larger than this many bytes before parsing (default 32 MiB: SendGrid caps mail at 30 MB). */
+  /** Reject bodies larger than this many bytes before parsing (default 32 MiB). */
   readonly maxBytes?: number
   /** Reject bodies with more parts than this (default 1000). */
   readonly maxParts?: number
@@ -174,40 +163,25 @@ export const firstValues = (input: FormInput): FormFields => {
 /** Marker used when a decoder hits a bug instead of bad input; tests assert it never shows up. */
 export const INTERNAL_PROBLEM = "could not be processed (internal error)"
 
-const decodeWith = <A, I>(schema: Schema.Schema<A, I>, what: string, input: () => unknown) =>
+/**
+ * Decodes `input()` with a vendor's schema into our types; every failure is a `WebhookParseError` whose
+ * message prints only field names `vendorSafe` allows (never values).
+ */
+export const decodeWith = <A, I>(
+  schema: Schema.Schema<A, I>,
+  what: string,
+  input: () => unknown,
+  vendorSafe?: (segment: string) => boolean
+): Effect.Effect<A, WebhookParseError> =>
   Effect.try({
     try: input,
     catch: () => WebhookParseError.fromProblems(what, ["input is not readable"])
   }).pipe(
     Effect.flatMap((value) =>
       Schema.decodeUnknown(schema, { errors: "all" })(value).pipe(
-        Effect.mapError((e: ParseResult.ParseError) => WebhookParseError.fromIssue(what, e.issue))
+        Effect.mapError((e: ParseResult.ParseError) => WebhookParseError.fromIssue(what, e.issue, vendorSafe))
       )
     ),
     // Decoding is meant to be total; should a bug throw anyway, the caller still gets a typed 400.
     Effect.catchAllDefect(() => Effect.fail(WebhookParseError.fromProblems(what, [INTERNAL_PROBLEM])))
   )
-
-/** Inbound Twilio SMS/MMS/WhatsApp form fields → `InboundMessage`. */
-export const decodeTwilioMessage = (fields: FormInput): Effect.Effect<InboundMessage, WebhookParseError> =>
-  decodeWith(TwilioMessageWebhook, "Twilio message webhook", () => firstValues(fields)).pipe(
-    Effect.withSpan("Webhooks.decodeTwilioMessage")
-  )
-
-/** Twilio message or call status callback form fields → `StatusUpdate`. */
-export const decodeTwilioStatus = (fields: FormInput): Effect.Effect<StatusUpdate, WebhookParseError> =>
-  decodeWith(TwilioStatusWebhook, "Twilio status webhook", () => firstValues(fields)).pipe(
-    Effect.withSpan("Webhooks.decodeTwilioStatus")
-  )
-
-/** SendGrid Inbound Parse parts (from `parseMultipart`) → `InboundEmail`. */
-export const decodeSendGridInbound = (parts: MultipartParts): Effect.Effect<InboundEmail, WebhookParseError> =>
-  decodeWith(SendGridInboundParse, "SendGrid inbound parse webhook", () => {
-    const p: unknown = parts
-    if (typeof p !== "object" || p === null) return { fields: {}, files: [] }
-    const { fields, files } = p as { readonly fields?: unknown; readonly files?: unknown }
-    return {
-      fields: typeof fields === "object" && fields !== null ? firstValues(fields as FormInput) : {},
-      files: Array.isArray(files) ? files : []
-    }
-  }).pipe(Effect.withSpan("Webhooks.decodeSendGridInbound"))

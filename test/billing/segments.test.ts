@@ -1,7 +1,8 @@
 /** SMS segment counting (property-tested) and the price table's estimates. */
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { fromUsd, makePriceTable, defaultPrices, microsToDecimal, decimalToMicros } from "../../src/billing/PriceTable.ts"
+import { fromUsd, makePriceTable, microsToDecimal, decimalToMicros } from "../../src/billing/PriceTable.ts"
+import { defaultPrices } from "../../src/providers/prices.ts"
 import {
   countSegments,
   GSM7_BASIC,

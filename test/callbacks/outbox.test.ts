@@ -21,7 +21,7 @@ import { inject } from "vitest"
 import { AgentId } from "../../schema/Ids.ts"
 import type { CallbackPayload } from "../../schema/Webhooks.ts"
 import { testConfig } from "../../layers/Test.ts"
-import { backoffMillis, MAX_DELAY_MS, OutboxDeliverer } from "../../src/callbacks/OutboxDeliverer.ts"
+import { backoffMillis, BATCH_SIZE, MAX_DELAY_MS, OutboxDeliverer } from "../../src/callbacks/OutboxDeliverer.ts"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import { Cipher } from "../../src/security/Cipher.ts"
 import { MigratedDatabase } from "../../src/Server.ts"
@@ -74,7 +74,7 @@ const payload = (agentId: string, body: string): CallbackPayload => ({
 
 const row = (webhookId: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql`SELECT attempts, next_attempt_at, delivered_at, last_error, payload::text AS payload
+    sql`SELECT attempts, next_attempt_at, delivered_at, last_error, payload::text AS payload, lease_owner, lease_until
         FROM webhook_outbox WHERE webhook_id = ${webhookId}`.pipe(
       Effect.map((rows) => {
         const r = rows[0]
@@ -84,7 +84,9 @@ const row = (webhookId: string) =>
           nextAttemptAt: new Date(r["nextAttemptAt"] as string | Date).getTime(),
           delivered: r["deliveredAt"] !== null,
           lastError: r["lastError"] as string | null,
-          payload: String(r["payload"])
+          payload: String(r["payload"]),
+          leaseOwner: r["leaseOwner"] as string | null,
+          leaseUntil: r["leaseUntil"] === null ? null : new Date(r["leaseUntil"] as string | Date).getTime()
         }
       }),
       Effect.orDie
@@ -104,7 +106,7 @@ const until = (what: string, check: () => boolean) =>
 
 type Fake = ReturnType<typeof makeFakeHttp>
 
-const suite = (fake: Fake) => (it: Vitest.MethodsNonLive<OutboxDeliverer | SqlClient.SqlClient | Cipher, false>) => {
+const suite = (fake: Fake, kind: "pglite" | "postgres") => (it: Vitest.MethodsNonLive<OutboxDeliverer | SqlClient.SqlClient | Cipher, false>) => {
   it.effect("signed POSTs with one webhook-id across attempts; backoff between them; 2xx marks delivered and wipes the payload", () =>
     Effect.gen(function*() {
       yield* clear
@@ -167,7 +169,11 @@ const suite = (fake: Fake) => (it: Vitest.MethodsNonLive<OutboxDeliverer | SqlCl
 
       const inFlight = yield* Effect.fork(deliverer.deliverDue)
       yield* until("the first POST", () => fake.state.calls.length === 1)
-      expect((yield* row("msg_lease")).nextAttemptAt - t0).toBe(60_000)
+      // the lease is apart from the retry time
+      const leased = yield* row("msg_lease")
+      expect(leased.leaseUntil! - t0).toBe(60_000)
+      expect(leased.leaseOwner).toBe(deliverer.owner)
+      expect(leased.nextAttemptAt).toBe(t0)
       expect(yield* deliverer.deliverDue).toBe(0)
       expect(fake.state.calls).toHaveLength(1)
 
@@ -175,7 +181,7 @@ const suite = (fake: Fake) => (it: Vitest.MethodsNonLive<OutboxDeliverer | SqlCl
       expect(yield* Fiber.join(inFlight)).toBe(1)
       const timedOut = yield* row("msg_lease")
       const t1 = yield* Clock.currentTimeMillis
-      expect(timedOut).toMatchObject({ attempts: 1, delivered: false, lastError: "timeout" })
+      expect(timedOut).toMatchObject({ attempts: 1, delivered: false, lastError: "timeout", leaseOwner: null, leaseUntil: null })
       expect(timedOut.nextAttemptAt - t1).toBeGreaterThanOrEqual(750)
       expect(timedOut.nextAttemptAt - t1).toBeLessThanOrEqual(1250)
 
@@ -185,8 +191,8 @@ const suite = (fake: Fake) => (it: Vitest.MethodsNonLive<OutboxDeliverer | SqlCl
       yield* until("the second POST", () => fake.state.calls.length === 2)
       yield* Fiber.interrupt(interrupted)
       const released = yield* row("msg_lease")
-      expect(released).toMatchObject({ attempts: 1, delivered: false })
-      expect(released.nextAttemptAt).toBe(yield* Clock.currentTimeMillis)
+      expect(released).toMatchObject({ attempts: 1, delivered: false, leaseOwner: null, leaseUntil: null })
+      expect(released.nextAttemptAt).toBeLessThanOrEqual(yield* Clock.currentTimeMillis)
       expect(yield* deliverer.deliverDue).toBe(1)
       expect(yield* row("msg_lease")).toMatchObject({ attempts: 2, delivered: true })
     }))
@@ -197,18 +203,20 @@ const suite = (fake: Fake) => (it: Vitest.MethodsNonLive<OutboxDeliverer | SqlCl
       const deliverer = yield* OutboxDeliverer
       fake.state.calls.length = 0
       fake.state.script = []
-      for (let i = 0; i < 25; i++) {
-        yield* deliverer.enqueue({ agentId: "agent-3", webhookId: `msg_c${i}`, payload: payload("agent-3", `m${i}`) })
-      }
+      yield* deliverer.enqueueAll(Array.from({ length: BATCH_SIZE + 25 }, (_, i) => ({
+        agentId: "agent-3",
+        webhookId: `msg_c${i}`,
+        payload: payload("agent-3", `m${i}`)
+      })))
       const claimed = yield* Effect.all([deliverer.deliverDue, deliverer.deliverDue, deliverer.deliverDue], {
         concurrency: "unbounded"
       })
       const second = yield* deliverer.deliverDue
-      expect(claimed.reduce((a, b) => a + b, 0) + second).toBe(25)
-      expect(Math.max(...claimed)).toBeLessThanOrEqual(20)
+      expect(claimed.reduce((a, b) => a + b, 0) + second).toBe(BATCH_SIZE + 25)
+      expect(Math.max(...claimed)).toBeLessThanOrEqual(BATCH_SIZE)
       const ids = fake.state.calls.map((c) => c.headers["webhook-id"])
-      expect(ids).toHaveLength(25)
-      expect(new Set(ids).size).toBe(25)
+      expect(ids).toHaveLength(BATCH_SIZE + 25)
+      expect(new Set(ids).size).toBe(BATCH_SIZE + 25)
       expect(yield* deliverer.pending).toBe(0)
     }))
 
@@ -230,6 +238,101 @@ const suite = (fake: Fake) => (it: Vitest.MethodsNonLive<OutboxDeliverer | SqlCl
       expect(yield* deliverer.deliverDue).toBe(1)
       expect(fake.state.calls).toHaveLength(0)
       expect(yield* row("msg_bad")).toMatchObject({ attempts: 1, delivered: false, lastError: "undecryptable" })
+    }))
+
+  it.effect("a batch with mixed outcomes is recorded at once: delivered rows wiped, failed rows backed off", () =>
+    Effect.gen(function*() {
+      yield* clear
+      const deliverer = yield* OutboxDeliverer
+      fake.state.calls.length = 0
+      const n = 30
+      yield* deliverer.enqueueAll(Array.from({ length: n }, (_, i) => ({
+        agentId: "agent-7",
+        webhookId: `msg_b${i}`,
+        payload: payload("agent-7", `b${i}`)
+      })))
+      // the fake answers in call order: every third call fails
+      fake.state.script = Array.from({ length: n }, (_, i) => (i % 3 === 2 ? 503 : 200))
+      const t0 = yield* Clock.currentTimeMillis
+      expect(yield* deliverer.deliverDue).toBe(n)
+      const failedIds = new Set(fake.state.calls.filter((_, i) => i % 3 === 2).map((c) => c.headers["webhook-id"]))
+      expect(failedIds.size).toBe(n / 3)
+      for (let i = 0; i < n; i++) {
+        const r = yield* row(`msg_b${i}`)
+        expect(r.leaseOwner).toBeNull()
+        expect(r.attempts).toBe(1)
+        if (failedIds.has(`msg_b${i}`)) {
+          expect(r).toMatchObject({ delivered: false, lastError: "http_503" })
+          expect(r.nextAttemptAt - t0).toBeGreaterThanOrEqual(750)
+          expect(JSON.parse(r.payload)).toEqual({ sealed: expect.stringMatching(/^v1:/) })
+        } else {
+          expect(r).toMatchObject({ delivered: true, lastError: null, payload: "{}" })
+        }
+      }
+      expect(yield* deliverer.pending).toBe(n / 3)
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* deliverer.deliverDue).toBe(n / 3)
+      expect(yield* deliverer.pending).toBe(0)
+    }))
+
+  it.effect("restart after a dead process: its leases are freed at once, a live deliverer's are kept (PostgreSQL)", () =>
+    Effect.gen(function*() {
+      yield* clear
+      const sql = yield* SqlClient.SqlClient
+      const deliverer = yield* OutboxDeliverer
+      fake.state.calls.length = 0
+      fake.state.script = []
+      const now = yield* Clock.currentTimeMillis
+      yield* deliverer.enqueueAll(["dead", "live"].map((who) => ({
+        agentId: "agent-8",
+        webhookId: `msg_${who}`,
+        payload: payload("agent-8", who)
+      })))
+      // a process killed mid-delivery (its heartbeat still looks fresh) and one still running
+      yield* sql`DELETE FROM webhook_outbox_workers`
+      yield* sql`INSERT INTO webhook_outbox_workers (owner, alive_until) VALUES
+        ('w_dead', ${new Date(now + 5_000)}), ('w_live', ${new Date(now + 15_000)})`
+      for (const who of ["dead", "live"]) {
+        yield* sql`UPDATE webhook_outbox SET lease_owner = ${`w_${who}`}, lease_until = ${new Date(now + 60_000)}
+          WHERE webhook_id = ${`msg_${who}`}`
+      }
+      expect(yield* deliverer.deliverDue).toBe(0) // both leased
+      // the dead one stops refreshing: once its heartbeat ran out, recovery frees its lease
+      yield* TestClock.adjust("6 seconds")
+      yield* sql`UPDATE webhook_outbox_workers SET alive_until = ${new Date(now + 21_000)} WHERE owner = 'w_live'`
+      yield* deliverer.recoverLeases
+      yield* deliverer.deliverDue
+      const delivered = fake.state.calls.map((c) => c.headers["webhook-id"])
+      expect(delivered).toContain("msg_dead")
+      expect(yield* row("msg_dead")).toMatchObject({ delivered: true })
+      if (kind === "pglite") {
+        // one process per data directory: every foreign lease is a dead process's
+        expect(delivered).toContain("msg_live")
+      } else {
+        expect(delivered).not.toContain("msg_live")
+        expect(yield* row("msg_live")).toMatchObject({ delivered: false, leaseOwner: "w_live" })
+      }
+      // and our own heartbeat is there
+      const me = yield* sql`SELECT owner FROM webhook_outbox_workers WHERE owner = ${deliverer.owner}`
+      expect(me).toHaveLength(1)
+    }))
+
+  it.effect("PGlite restart: leases left by the previous process are freed even while its heartbeat looks fresh", () =>
+    Effect.gen(function*() {
+      if (kind !== "pglite") return
+      yield* clear
+      const sql = yield* SqlClient.SqlClient
+      const deliverer = yield* OutboxDeliverer
+      fake.state.calls.length = 0
+      const now = yield* Clock.currentTimeMillis
+      yield* deliverer.enqueue({ agentId: "agent-9", webhookId: "msg_killed", payload: payload("agent-9", "k") })
+      yield* sql`INSERT INTO webhook_outbox_workers (owner, alive_until) VALUES ('w_killed', ${new Date(now + 15_000)})
+        ON CONFLICT (owner) DO NOTHING`
+      yield* sql`UPDATE webhook_outbox SET lease_owner = 'w_killed', lease_until = ${new Date(now + 60_000)}`
+      expect(yield* deliverer.deliverDue).toBe(0)
+      yield* deliverer.recoverLeases
+      expect(yield* deliverer.deliverDue).toBe(1)
+      expect(fake.state.calls.map((c) => c.headers["webhook-id"])).toEqual(["msg_killed"])
     }))
 
   it.effect("the loop: a wake-up delivers at once; without one, the poll finds the row within a second", () =>
@@ -266,7 +369,7 @@ const env = { AGENTOS_CALLBACK_URL: CALLBACK_URL, CALLBACK_SIGNING_SECRET: SECRE
 const options = { timeout: 60_000 }
 
 const pgliteHttp = makeFakeHttp()
-layer(deliveryLayer(env, pgliteHttp.layer), options)("outbox deliverer on PGlite", suite(pgliteHttp))
+layer(deliveryLayer(env, pgliteHttp.layer), options)("outbox deliverer on PGlite", suite(pgliteHttp, "pglite"))
 
 const pgHttp = makeFakeHttp()
 layer(
@@ -275,7 +378,7 @@ layer(
       deliveryLayer({ ...env, DATABASE_URL: url }, pgHttp.layer))
   ),
   options
-)("outbox deliverer on PostgreSQL", suite(pgHttp))
+)("outbox deliverer on PostgreSQL", suite(pgHttp, "postgres"))
 
 const noUrlHttp = makeFakeHttp()
 layer(deliveryLayer({ CALLBACK_SIGNING_SECRET: SECRET }, noUrlHttp.layer), options)("without AGENTOS_CALLBACK_URL", (it) => {

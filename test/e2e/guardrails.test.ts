@@ -10,7 +10,7 @@ import * as Layer from "effect/Layer"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { computeTwilioSignature } from "../../src/webhooks/TwilioSignature.ts"
+import { computeTwilioSignature } from "../../src/providers/twilio/TwilioSignature.ts"
 import { ADMIN, baseUrl, callTool, errorCode, MASTER, mcpClient, provisionArgs, serverLayer } from "../support/server.ts"
 
 const SANDBOX_AUTH_TOKEN = "sandbox-auth-token-guardrails-0001"

@@ -32,6 +32,7 @@ describe("MCP over real HTTP, sandbox mode", () => {
           "comms_get_messages",
           "comms_get_usage_dashboard",
           "comms_provision_channels",
+          "comms_register_provider",
           "comms_send_message",
           "comms_set_agent_limits"
         ])

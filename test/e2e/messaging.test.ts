@@ -19,7 +19,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Cipher } from "../../src/security/Cipher.ts"
 import { AppLive, HttpLive } from "../../src/Server.ts"
-import { computeTwilioSignature } from "../../src/webhooks/TwilioSignature.ts"
+import { computeTwilioSignature } from "../../src/providers/twilio/TwilioSignature.ts"
 import { TWIML_EMPTY } from "../../src/webhooks/WebhookRoutes.ts"
 import {
   type CallbackReceiver,

@@ -8,23 +8,13 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as fc from "fast-check"
 import { createHash } from "node:crypto"
-import {
-  CallbackPayload,
-  callbackFromEmail,
-  callbackFromMessage,
-  htmlToText,
-  TwilioMessageWebhook
-} from "../../schema/Webhooks.ts"
+import { CallbackPayload, callbackFromEmail, callbackFromMessage } from "../../schema/Webhooks.ts"
 import { AgentId } from "../../schema/Ids.ts"
-import { computeTwilioSignature } from "../../src/webhooks/TwilioSignature.ts"
-import {
-  decodeSendGridInbound,
-  decodeTwilioMessage,
-  decodeTwilioStatus,
-  parseForm,
-  parseMultipart
-} from "../../src/webhooks/parse.ts"
-import { verifyTwilioRequest } from "../../src/webhooks/verify.ts"
+import { decodeSendGridInbound } from "../../src/providers/sendgrid/SendGridInbound.ts"
+import { computeTwilioSignature, verifyTwilioRequest } from "../../src/providers/twilio/TwilioSignature.ts"
+import { decodeTwilioMessage, decodeTwilioStatus, TwilioMessageWebhook } from "../../src/providers/twilio/TwilioWebhooks.ts"
+import { htmlToText } from "../../src/webhooks/mime.ts"
+import { parseForm, parseMultipart } from "../../src/webhooks/parse.ts"
 import { encodeMultipart, expectError } from "./support.ts"
 
 const ACCOUNT = "AC" + "0123456789abcdef".repeat(2)

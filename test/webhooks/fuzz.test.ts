@@ -8,15 +8,10 @@ import * as Effect from "effect/Effect"
 import * as fc from "fast-check"
 import type { MultipartParts } from "../../schema/Webhooks.ts"
 import { verify } from "../../src/webhooks/StandardWebhooks.ts"
-import {
-  decodeSendGridInbound,
-  decodeTwilioMessage,
-  decodeTwilioStatus,
-  type FormInput,
-  parseForm,
-  parseMultipart
-} from "../../src/webhooks/parse.ts"
-import { verifyTwilioRequest } from "../../src/webhooks/verify.ts"
+import { decodeSendGridInbound } from "../../src/providers/sendgrid/SendGridInbound.ts"
+import { verifyTwilioRequest } from "../../src/providers/twilio/TwilioSignature.ts"
+import { decodeTwilioMessage, decodeTwilioStatus } from "../../src/providers/twilio/TwilioWebhooks.ts"
+import { type FormInput, parseForm, parseMultipart } from "../../src/webhooks/parse.ts"
 import { encodeMultipart, outcome } from "./support.ts"
 
 const RUNS = 300

@@ -7,14 +7,13 @@ import * as Redacted from "effect/Redacted"
 import * as fc from "fast-check"
 import { createHash } from "node:crypto"
 import twilio from "twilio"
-import { computeTwilioSignature, type FormParams } from "../../src/webhooks/TwilioSignature.ts"
 import {
-  checkTimestamp,
+  computeTwilioSignature,
+  type FormParams,
   twilioUrlCandidates,
-  verifyBasicAuth,
-  verifyTwilioRequest,
-  verifyUrlSecret
-} from "../../src/webhooks/verify.ts"
+  verifyTwilioRequest
+} from "../../src/providers/twilio/TwilioSignature.ts"
+import { checkTimestamp, verifyBasicAuth, verifyUrlSecret } from "../../src/webhooks/verify.ts"
 
 const TOKEN = "12345"
 const BASE = "https://mycompany.com/myapp.php?foo=1&bar=2"

@@ -6,7 +6,7 @@ import * as Schema from "effect/Schema"
 import { randomBytes } from "node:crypto"
 import type { AgentId } from "../../../schema/Ids.ts"
 import { AppConfig } from "../../config/AppConfig.ts"
-import { computeTwilioSignature, type FormParams } from "../../webhooks/TwilioSignature.ts"
+import { computeTwilioSignature, type FormParams } from "../twilio/TwilioSignature.ts"
 import { ProviderError } from "../ProviderError.ts"
 
 export type SandboxAddressKind = "phone" | "email" | "voice_app" | "whatsapp"

@@ -1,15 +1,16 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { AppConfig } from "../../config/AppConfig.ts"
-import { decodeSendGridInbound, decodeTwilioMessage, decodeTwilioStatus, parseMultipart } from "../../webhooks/parse.ts"
-import { multipartFiles } from "../../webhooks/multipartFiles.ts"
-import { verifyBasicAuth, verifyTwilioRequest, verifyUrlSecret } from "../../webhooks/verify.ts"
-import { EmailProvider, type InboundAttachment } from "../EmailProvider.ts"
+import { verifyBasicAuth, verifyUrlSecret } from "../../webhooks/verify.ts"
+import type { EmailAdapter, TelephonyAdapter } from "../Adapters.ts"
 import type { ProviderHealth } from "../ProviderError.ts"
-import { Telephony } from "../Telephony.ts"
+import { decodeInboundParse } from "../sendgrid/SendGridInbound.ts"
+import { verifyTwilioRequest } from "../twilio/TwilioSignature.ts"
+import { decodeTwilioMessage, decodeTwilioStatus } from "../twilio/TwilioWebhooks.ts"
 import { VoiceOrchestrator } from "../VoiceOrchestrator.ts"
 import { WhatsAppSenders } from "../WhatsAppSenders.ts"
 import { ProviderError } from "../ProviderError.ts"
+import { ProviderRegistry } from "../ProviderRegistry.ts"
 import { SandboxCarrier } from "./SandboxCarrier.ts"
 import { SandboxDelivery } from "./SandboxDelivery.ts"
 
@@ -19,50 +20,41 @@ const ok: Effect.Effect<ProviderHealth> = Effect.succeed({ status: "ok" })
 /** Largest inbound email the sandbox mail system posts (SendGrid's own cap is 30 MB; ours is the route's). */
 const MAX_INBOUND_EMAIL_BYTES = 10 * 1024 * 1024
 
-const ATTACHMENT_FIELD = /^attachment([1-9]\d{0,5})$/
-
-/** A file name safe to show as `cid:<name>`: no path, no control characters, bounded. */
-const safeFileName = (name: string, fallback: string): string => {
-  const base = name.split(/[\\/]/).pop() ?? ""
-  const cleaned = base.replace(/[\u0000-\u001f\u007f"<>]/g, "").trim().slice(0, 200)
-  return cleaned === "" ? fallback : cleaned
-}
-
 /**
- * The sandbox carrier speaks Twilio's webhook formats (form posts signed with
+ * The sandbox carrier reuses two vendors' webhook dialects: Twilio's (form posts signed with
  * `X-Twilio-Signature`, keyed by SANDBOX_AUTH_TOKEN) and SendGrid's Inbound
  * Parse (multipart, unsigned: authenticated by `?key=<INBOUND_EMAIL_SECRET>` in
  * the inbound URL, or basic auth `sendgrid:<INBOUND_EMAIL_SECRET>`).
  */
-export const SandboxTelephony = Layer.effect(
-  Telephony,
-  Effect.gen(function*() {
-    const carrier = yield* SandboxCarrier
-    const delivery = yield* SandboxDelivery
-    const config = yield* AppConfig
-    return Telephony.of({
-      provider: "sandbox",
-      provisionNumber: ({ agentId }) => carrier.allocatePhoneNumber(agentId),
-      sendMessage: delivery.sendMessage,
-      verifyWebhook: (req) =>
+export const makeSandboxTelephony = Effect.gen(function*() {
+  const carrier = yield* SandboxCarrier
+  const delivery = yield* SandboxDelivery
+  const config = yield* AppConfig
+  const adapter: TelephonyAdapter = {
+    slot: "telephony",
+    name: "sandbox",
+    capabilities: ["sms", "mms", "whatsapp", "voice"],
+    provisionNumber: ({ agentId }) => carrier.allocatePhoneNumber(agentId),
+    sendMessage: delivery.sendMessage,
+    verifyWebhook: (req) =>
+      Effect.sync(() =>
         verifyTwilioRequest({
           authToken: config.sandboxAuthToken,
           signatureHeader: req.headers["x-twilio-signature"],
           url: req.url,
           params: req.params,
           rawBody: req.rawBody
-        }),
-      decodeMessage: decodeTwilioMessage,
-      decodeStatus: decodeTwilioStatus,
-      releaseNumber: (agentId) => carrier.release(agentId, "phone"),
-      health: ok
-    })
-  })
-)
+        })
+      ),
+    decodeMessage: (req) => decodeTwilioMessage(req.params),
+    decodeStatus: (req) => decodeTwilioStatus(req.params),
+    releaseNumber: (agentId) => carrier.release(agentId, "phone"),
+    health: ok
+  }
+  return adapter
+})
 
-export const SandboxEmail = Layer.effect(
-  EmailProvider,
-  Effect.gen(function*() {
+export const makeSandboxEmail = Effect.gen(function*() {
     const carrier = yield* SandboxCarrier
     const delivery = yield* SandboxDelivery
     const config = yield* AppConfig
@@ -73,37 +65,31 @@ export const SandboxEmail = Layer.effect(
         return undefined
       }
     }
-    return EmailProvider.of({
-      provider: "sandbox",
-      provisionAddress: ({ agentId }) => carrier.allocateEmail(agentId),
+    const adapter: EmailAdapter = {
+      slot: "email",
+      name: "sandbox",
+      capabilities: ["email"],
+      provisionAddress: ({ agentId }) =>
+        Effect.map(carrier.allocateEmail(agentId), (a) => ({ address: a.address, providerRef: a.address })),
       send: (req) =>
         delivery.sendEmail(req).pipe(
           Effect.mapError((e) => new ProviderError({ provider: "sandbox", operation: "send email", reason: e.reason }))
         ),
       verifyInbound: (req) =>
-        verifyUrlSecret({ expected: config.inboundEmailSecret, presented: presentedKey(req.url) }) ||
-        verifyBasicAuth(req.headers["authorization"], "sendgrid", config.inboundEmailSecret),
-      decodeInbound: (rawBody, contentType) =>
-        Effect.gen(function*() {
-          const parts = yield* parseMultipart(rawBody, contentType, { maxBytes: MAX_INBOUND_EMAIL_BYTES })
-          const email = yield* decodeSendGridInbound(parts)
-          const files = parts.files.some((f) => ATTACHMENT_FIELD.test(f.field))
-            ? yield* multipartFiles(rawBody, contentType, (field) => ATTACHMENT_FIELD.test(field))
-            : []
-          const attachments: ReadonlyArray<InboundAttachment> = [...files]
-            .sort((a, b) => Number(ATTACHMENT_FIELD.exec(a.field)?.[1]) - Number(ATTACHMENT_FIELD.exec(b.field)?.[1]))
-            .map((f) => ({
-              filename: safeFileName(f.filename, f.field),
-              contentType: f.contentType,
-              bytes: f.bytes
-            }))
-          return { email, attachments }
-        }),
+        Effect.sync(() =>
+          verifyUrlSecret({ expected: config.inboundEmailSecret, presented: presentedKey(req.url) }) ||
+          verifyBasicAuth(req.headers["authorization"], "sendgrid", config.inboundEmailSecret)
+        ),
+      decodeInbound: (req) =>
+        decodeInboundParse(req.rawBody, req.headers["content-type"] ?? "", MAX_INBOUND_EMAIL_BYTES),
       releaseAddress: (agentId) => carrier.release(agentId, "email"),
+      // the sandbox mail system reports no delivery events
+      verifyEvents: () => Effect.succeed(false),
+      decodeEvents: () => Effect.succeed([]),
       health: ok
-    })
-  })
-)
+    }
+    return adapter
+})
 
 export const SandboxVoice = Layer.effect(
   VoiceOrchestrator,
@@ -126,4 +112,11 @@ export const SandboxWhatsApp = Layer.succeed(
   })
 )
 
-export const SandboxProviders = Layer.mergeAll(SandboxTelephony, SandboxEmail, SandboxVoice, SandboxWhatsApp)
+/** Registers the sandbox adapters (telephony and email) in the registry. */
+export const RegisterSandbox = Layer.effectDiscard(Effect.gen(function*() {
+  const registry = yield* ProviderRegistry
+  yield* registry.register(yield* makeSandboxTelephony)
+  yield* registry.register(yield* makeSandboxEmail)
+}))
+
+export const SandboxProviders = Layer.mergeAll(RegisterSandbox, SandboxVoice, SandboxWhatsApp)
