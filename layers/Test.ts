@@ -32,6 +32,8 @@ export const testConfig = (env: Record<string, string> = {}) =>
       DATA_DIR: ":memory:",
       // wall-clock tests must not depend on the hour they run at; quiet hours are tested on a TestClock
       TCPA_QUIET_HOURS: "off",
+      // `npm run test:cluster` runs the suites on the cluster runtime (one-process cluster in memory)
+      ...(process.env["TEST_AGENT_RUNTIME"] === undefined ? {} : { AGENT_RUNTIME: process.env["TEST_AGENT_RUNTIME"] }),
       ...env
     })))),
     Logger.minimumLogLevel(LogLevel.None)

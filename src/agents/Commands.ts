@@ -1,4 +1,6 @@
+import * as PrimaryKey from "effect/PrimaryKey"
 import * as Schema from "effect/Schema"
+import { randomUUID } from "node:crypto"
 import { Capabilities, MessageChannel, PrivacySettings, ProviderOverrides, RouteDuplication } from "../../schema/Domain.ts"
 import {
   AlreadyProvisioned,
@@ -24,11 +26,18 @@ import { DeprovisionChannelsOutput } from "../../schema/tools/DeprovisionChannel
 import { ChannelStatusOutput } from "../../schema/tools/GetChannelStatus.ts"
 import { ProvisionChannelsOutput } from "../../schema/tools/ProvisionChannels.ts"
 
+/** The idempotency key of a state-changing command (see below). */
+const requestId = Schema.optionalWith(Schema.String, { default: () => randomUUID() })
+
 /**
  * The protocol of an agent actor. Each command is a Schema request class, so
  * the same protocol runs on any agent runtime (in-process, or @effect/cluster
  * entities) unchanged. Every per-agent state change and every paid action is
  * one of these commands; `AgentBehavior` gives each its own typed handler.
+ *
+ * Commands that change state carry a `requestId` (generated when not given) and use it as their
+ * `PrimaryKey`: a runtime that may deliver a command twice (a cluster re-delivering a persisted
+ * message after its runner died) answers the second delivery with the first one's reply.
  */
 export class Provision extends Schema.TaggedRequest<Provision>()("Provision", {
   failure: Schema.Union(AlreadyProvisioned, PoolExhausted, ProviderFailure, InvalidInput),
@@ -45,18 +54,28 @@ export class Provision extends Schema.TaggedRequest<Provision>()("Provision", {
     /** Register the agent's own token and return it (provisioning with the master token). */
     issueToken: Schema.Boolean,
     /** Who asked: "master" or an agentId. */
-    actor: Schema.String
+    actor: Schema.String,
+    requestId
   }
-}) {}
+}) {
+  [PrimaryKey.symbol]() {
+    return this.requestId
+  }
+}
 
 export class Deprovision extends Schema.TaggedRequest<Deprovision>()("Deprovision", {
   failure: Schema.Union(NotFound, ProviderFailure),
   success: DeprovisionChannelsOutput,
   payload: {
     releaseNumber: Schema.Boolean,
-    actor: Schema.String
+    actor: Schema.String,
+    requestId
   }
-}) {}
+}) {
+  [PrimaryKey.symbol]() {
+    return this.requestId
+  }
+}
 
 export class GetStatus extends Schema.TaggedRequest<GetStatus>()("GetStatus", {
   failure: NotFound,
@@ -88,16 +107,25 @@ export class SendMessage extends Schema.TaggedRequest<SendMessage>()("SendMessag
     mediaType: Schema.optional(MediaType),
     subject: Schema.optional(Schema.String),
     templateId: Schema.optional(Schema.String),
-    templateVars: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String }))
+    templateVars: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+    requestId
   }
-}) {}
+}) {
+  [PrimaryKey.symbol]() {
+    return this.requestId
+  }
+}
 
 /** Changes the agent's limits; the actor's guard state takes them at once. */
 export class SetLimits extends Schema.TaggedRequest<SetLimits>()("SetLimits", {
   failure: Schema.Union(NotFound, InvalidInput),
   success: SetAgentLimitsOutput,
-  payload: { patch: LimitsPatch, actor: Schema.String }
-}) {}
+  payload: { patch: LimitsPatch, actor: Schema.String, requestId }
+}) {
+  [PrimaryKey.symbol]() {
+    return this.requestId
+  }
+}
 
 // ── Voice (src/voice/CallAdmission.ts handles these inside the actor) ──────────────────────
 
@@ -175,9 +203,14 @@ export class InboundAccepted extends Schema.TaggedRequest<InboundAccepted>()("In
     /** The text, for keyword detection (PII: never logged, never stored by the actor). */
     body: Schema.String,
     /** A provider retry of a message accepted before: state is re-applied, nothing is sent. */
-    replay: Schema.Boolean
+    replay: Schema.Boolean,
+    requestId
   }
-}) {}
+}) {
+  [PrimaryKey.symbol]() {
+    return this.requestId
+  }
+}
 
 /** A message's delivery status changed (provider status callback): cached channel counters are stale. */
 export class MessageStatusChanged extends Schema.TaggedRequest<MessageStatusChanged>()("MessageStatusChanged", {
@@ -190,8 +223,12 @@ export class MessageStatusChanged extends Schema.TaggedRequest<MessageStatusChan
 export class ForgetContact extends Schema.TaggedRequest<ForgetContact>()("ForgetContact", {
   failure: Schema.Never,
   success: Schema.Void,
-  payload: { variants: Schema.Array(Schema.String) }
-}) {}
+  payload: { variants: Schema.Array(Schema.String), requestId }
+}) {
+  [PrimaryKey.symbol]() {
+    return this.requestId
+  }
+}
 
 export type AgentCommand =
   | Provision

@@ -39,7 +39,14 @@ const ProbeResult = Schema.Literal("ok", "error")
 const Readiness = Schema.Struct({
   status: Schema.Literal("ready", "not_ready"),
   database: ProbeResult,
-  providers: Schema.Record({ key: Schema.String, value: ProbeResult })
+  providers: Schema.Record({ key: Schema.String, value: ProbeResult }),
+  /** Where this process's agents run: in-process, or the cluster runner and the shards it owns. */
+  runtime: Schema.optional(Schema.Struct({
+    kind: Schema.Literal("in-process", "cluster"),
+    runner: Schema.optional(Schema.String),
+    shards: Schema.optional(Schema.Number),
+    shardsPerGroup: Schema.optional(Schema.Number)
+  }))
 })
 const NotReady = Readiness.annotations(HttpApiSchema.annotations({ status: 503 }))
 

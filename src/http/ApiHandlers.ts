@@ -22,6 +22,7 @@ import { AgentTokens } from "../security/AgentTokens.ts"
 import { constantTimeEqual } from "../webhooks/verify.ts"
 import { Compliance } from "../policy/Compliance.ts"
 import { AdminAuth, Api } from "./Api.ts"
+import { AgentRuntimeInfo } from "../agents/cluster/RuntimeInfo.ts"
 
 const startedAt = Date.now()
 
@@ -33,6 +34,7 @@ export const HealthLive = HttpApiBuilder.group(Api, "health", (handlers) =>
     const email = yield* EmailProvider
     const voice = yield* VoiceOrchestrator
     const whatsapp = yield* WhatsAppSenders
+    const runtimeInfo = yield* AgentRuntimeInfo
     const probes = [
       ["telephony", telephony],
       ["email", email],
@@ -60,7 +62,8 @@ export const HealthLive = HttpApiBuilder.group(Api, "health", (handlers) =>
             providers[`${slot}:${p.provider}`] = h.status === "ok" ? "ok" : "error"
           }
           const ready = database === "ok" && Object.values(providers).every((s) => s === "ok")
-          const body = { status: ready ? "ready" as const : "not_ready" as const, database, providers }
+          const runtime = yield* runtimeInfo.describe
+          const body = { status: ready ? "ready" as const : "not_ready" as const, database, providers, runtime }
           return ready ? body : yield* Effect.fail(body)
         }))
   }))

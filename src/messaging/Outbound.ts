@@ -287,7 +287,9 @@ export class Outbound extends Effect.Service<Outbound>()("app/messaging/Outbound
           body,
           mediaCount: media.length,
           provider,
-          template: cmd.templateId !== undefined
+          template: cmd.templateId !== undefined,
+          // a redelivered command hits the same reservation row (primary key) and never sends twice
+          reservationId: cmd.requestId
         }
         const admitted = yield* Effect.either(guard.admit(state.guard, action))
         if (Either.isLeft(admitted)) {

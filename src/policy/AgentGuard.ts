@@ -26,7 +26,7 @@
  * Limitation: the check-and-reserve is race-free per agent within one process (the actor). Two
  * processes running an actor for the same agent would each see only their own reservations until
  * their next `load`; agents must be pinned to one process (or a row lock on `spending_limits` added
- * around admit).
+ * around admit). The cluster runtime does that pinning: an agent lives on one runner at a time.
  *
  * Refusals by a rate window or a spending cap increment `comms_rate_limit_hits_total{agent}`;
  * every limit refusal (those and the contact cap) is counted per agent, day and limit in
@@ -86,6 +86,12 @@ export interface OutboundAction {
    * windows or the spending caps.
    */
   readonly transactional?: boolean | undefined
+  /**
+   * The reservation's id (the `action_events` primary key), e.g. the command's request id: a
+   * command delivered twice (a cluster redelivering after a runner died) cannot reserve, hence
+   * send, twice. Default: a fresh UUID.
+   */
+  readonly reservationId?: string | undefined
 }
 
 export type LimitName = Windows.WindowName | Spend.SpendCap
@@ -486,7 +492,7 @@ export class AgentGuard extends Effect.Service<AgentGuard>()("app/policy/AgentGu
 
         // Everything else passes: check the lists and reserve in one round trip. The reservation
         // row is written only if the recipient is on neither list.
-        const reservationId = randomUUID()
+        const reservationId = action.reservationId ?? randomUUID()
         const [row] = yield* sql`WITH flags AS (${compliance.listFlags(screen)}),
             reserved AS (
               INSERT INTO action_events (id, agent_id, at, kind, channel, contact, reserved_cost, status)

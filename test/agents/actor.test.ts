@@ -10,26 +10,33 @@ import { TestDomain } from "../../layers/Test.ts"
 import { provisionCommand, type ProvisionFields } from "../support/agents.ts"
 import { AgentPool } from "../../src/agents/AgentPool.ts"
 import { AgentRuntime } from "../../src/agents/AgentRuntime.ts"
+import { AgentRuntimeInfo } from "../../src/agents/cluster/RuntimeInfo.ts"
 import { Deprovision, GetStatus } from "../../src/agents/Commands.ts"
 import { Telephony } from "../../src/providers/Telephony.ts"
 
 const provision = (extra: Partial<ProvisionFields> = {}) => provisionCommand({ displayName: "Actor test", ...extra })
 
 /** Sandbox telephony, except that provisioning a number for agents named crash-* is a defect (a bug). */
-const crashOnce = Ref.unsafeMake(new Set<string>())
-const CrashingTelephony = Layer.effect(
-  Telephony,
-  Effect.map(Telephony, (inner) =>
-    Telephony.of({
-      ...inner,
-      provisionNumber: (req) =>
-        Effect.flatMap(Ref.modify(crashOnce, (seen) => [seen.has(req.agentId), new Set(seen).add(req.agentId)]), (seenBefore) =>
-          req.agentId.startsWith("crash-") && !seenBefore ? Effect.dieMessage("simulated adapter bug") : inner.provisionNumber(req))
-    }))
-).pipe(Layer.provide(SandboxLive))
+const crashingTelephony = () => {
+  const crashOnce = Ref.unsafeMake(new Set<string>())
+    return Layer.effect(
+    Telephony,
+    Effect.map(Telephony, (inner) =>
+      Telephony.of({
+        ...inner,
+        provisionNumber: (req) =>
+          Effect.flatMap(Ref.modify(crashOnce, (seen) => [seen.has(req.agentId), new Set(seen).add(req.agentId)]), (seenBefore) =>
+            req.agentId.startsWith("crash-") && !seenBefore ? Effect.dieMessage("simulated adapter bug") : inner.provisionNumber(req))
+      }))
+  ).pipe(Layer.provide(SandboxLive))
+}
 
-describe("agent actors", () => {
-  layer(TestDomain({ env: { INITIAL_AGENT_POOL_SIZE: "20" }, providers: Layer.merge(SandboxLive, CrashingTelephony) }), {
+/** The same suite on both agent runtimes (the cluster one as a single-process cluster in memory). */
+describe.each(["inprocess", "cluster"])("agent actors (%s runtime)", (kind) => {
+  layer(TestDomain({
+    env: { INITIAL_AGENT_POOL_SIZE: "20", AGENT_RUNTIME: kind },
+    providers: Layer.merge(SandboxLive, crashingTelephony())
+  }), {
     timeout: 60_000,
     excludeTestServices: true
   })((it) => {
@@ -38,6 +45,7 @@ describe("agent actors", () => {
         const runtime = yield* AgentRuntime
         const pool = yield* AgentPool
         const id = AgentId.make("crash-1")
+        expect((yield* (yield* AgentRuntimeInfo).describe).kind).toBe(kind === "cluster" ? "cluster" : "in-process")
         const before = yield* pool.status
         const first = yield* Effect.exit(runtime.send(id, provision()))
         expect(Exit.isFailure(first) && Exit.causeOption(first).pipe(Option.map((c) => c._tag))).toEqual(Option.some("Die"))

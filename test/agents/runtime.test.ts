@@ -17,24 +17,27 @@ import { provisionAgent } from "../support/agents.ts"
 
 /**
  * The provider's side of the test: sends to numbers in `held` wait until the test opens the gate
- * of that number; every call that reached the provider is recorded in order.
+ * of that number; every call that reached the provider is recorded in order. One per runtime.
  */
-const reached: Array<string> = []
-const gates = new Map<string, Deferred.Deferred<void>>()
-const GatedTelephony = Layer.effect(
-  Telephony,
-  Effect.map(Telephony, (inner) =>
-    Telephony.of({
-      ...inner,
-      sendMessage: (req) =>
-        Effect.gen(function*() {
-          reached.push(`${req.to}:${req.body}`)
-          const gate = gates.get(req.to)
-          if (gate !== undefined) yield* Deferred.await(gate)
-          return yield* inner.sendMessage(req)
-        })
-    }))
-).pipe(Layer.provide(SandboxLive))
+const gatedTelephony = () => {
+  const reached: Array<string> = []
+  const gates = new Map<string, Deferred.Deferred<void>>()
+  const layer = Layer.effect(
+    Telephony,
+    Effect.map(Telephony, (inner) =>
+      Telephony.of({
+        ...inner,
+        sendMessage: (req) =>
+          Effect.gen(function*() {
+            reached.push(`${req.to}:${req.body}`)
+            const gate = gates.get(req.to)
+            if (gate !== undefined) yield* Deferred.await(gate)
+            return yield* inner.sendMessage(req)
+          })
+      }))
+  ).pipe(Layer.provide(SandboxLive))
+  return { reached, gates, layer }
+}
 
 const id = AgentId.make
 const send = (agent: string, to: string, body: string) =>
@@ -54,10 +57,11 @@ const eventually = <A, E>(check: Effect.Effect<A, E>, ok: (a: A) => boolean) =>
     return yield* check
   })
 
-describe("agent runtime: the mailbox never waits on a vendor; every per-agent effect goes through the actor", () => {
+describe.each(["inprocess", "cluster"])("agent runtime (%s): the mailbox never waits on a vendor; every per-agent effect goes through the actor", (runtime) => {
+  const { reached, gates, layer: GatedTelephony } = gatedTelephony()
   layer(
     TestDomain({
-      env: { INITIAL_AGENT_POOL_SIZE: "20", DEFAULT_MAX_MESSAGES_PER_DAY_SAME_CONTACT: "2" },
+      env: { INITIAL_AGENT_POOL_SIZE: "20", DEFAULT_MAX_MESSAGES_PER_DAY_SAME_CONTACT: "2", AGENT_RUNTIME: runtime },
       providers: Layer.merge(SandboxLive, GatedTelephony)
     }),
     { timeout: 60_000, excludeTestServices: true }
