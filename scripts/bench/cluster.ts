@@ -180,3 +180,13 @@ export const clusterBench = async (
     pg.stop()
   }
 }
+
+if (process.argv[1] !== undefined && import.meta.url === `file://${process.argv[1]}`) {
+  clusterBench({}).then(
+    () => process.exit(0),
+    (e: unknown) => {
+      process.stderr.write(`cluster bench failed: ${e instanceof Error ? e.message : String(e)}\n`)
+      process.exit(1)
+    }
+  )
+}
