@@ -39,6 +39,10 @@ export const clusterEnv = (databaseUrl: string, extra: Record<string, string> = 
   INITIAL_AGENT_POOL_SIZE: "20",
   CLUSTER_SHARDS: "30",
   LOG_LEVEL: "Warning",
+  // every test client comes from 127.0.0.1: the per-address edge limits would throttle the load itself
+  RATE_LIMIT_PER_ADDRESS_PER_SECOND: "100000",
+  RATE_LIMIT_PER_ADDRESS_BURST: "100000",
+  MAX_CONNECTIONS_PER_ADDRESS: "4096",
   ...extra
 })
 
