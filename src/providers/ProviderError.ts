@@ -8,7 +8,7 @@ import { InvalidInput, ProviderAuth, ProviderFailure, ProviderThrottled } from "
  * - `throttled`: the vendor asked us to slow down (`retryAfterSeconds`); nothing was sent
  * - `unavailable`: the vendor could not be reached or answered 5xx; nothing was sent (safe to fail over)
  * - `unknown_outcome`: the request left and no answer came; it may have been carried out (never resend)
- * - `rejected`: any other refusal
+ * - `rejected`: every other refusal
  */
 export type ProviderErrorKind = "invalid_input" | "auth" | "throttled" | "unavailable" | "unknown_outcome" | "rejected"
 

@@ -25,6 +25,7 @@ import { PublicUrl } from "../http/PublicUrl.ts"
 import { AuditLog } from "../observability/AuditLog.ts"
 import { Llm } from "../providers/Llm.ts"
 import { Stt } from "../providers/Stt.ts"
+import { carriesProviderSignature } from "../providers/signatureHeaders.ts"
 import { VoiceWebhookAuth } from "./VoiceWebhookAuth.ts"
 import { Tts } from "../providers/Tts.ts"
 import { clearFrame, decodeMediaMessage, mediaFrame } from "../providers/twilio/MediaStreams.ts"
@@ -158,7 +159,7 @@ export const MediaStreamRoute = HttpLayerRouter.use((router) =>
             audit.append({ eventType: "webhook_rejected", actor: "webhook", target: agentId.value, details: { kind: "media-ws", reason } }),
             forbidden("the voice session could not be authenticated")
           )
-        if (request.headers["x-twilio-signature"] !== undefined &&
+        if (carriesProviderSignature(request.headers) &&
           Option.isNone(yield* voiceAuth.verify(agentId.value, { url, headers: request.headers, params: {}, rawBody: new Uint8Array() }))) {
           return yield* refuse("signature")
         }

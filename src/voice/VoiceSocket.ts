@@ -24,6 +24,7 @@ import { AgentId } from "../../schema/Ids.ts"
 import { PublicUrl } from "../http/PublicUrl.ts"
 import { AuditLog } from "../observability/AuditLog.ts"
 import { Llm } from "../providers/Llm.ts"
+import { carriesProviderSignature } from "../providers/signatureHeaders.ts"
 import { VoiceWebhookAuth } from "./VoiceWebhookAuth.ts"
 import { decodeRelayMessage, encodeRelayMessage } from "../providers/twilio/ConversationRelay.ts"
 import type { CallSession } from "./CallSession.ts"
@@ -91,8 +92,7 @@ export const VoiceSocketRoute = HttpLayerRouter.use((router) =>
               )
               return forbidden("the voice session could not be authenticated")
             })
-          const signature = request.headers["x-twilio-signature"]
-          if (signature !== undefined && Option.isNone(yield* voiceAuth.verify(agentId.value, { url, headers: request.headers, params: {}, rawBody: new Uint8Array() }))) {
+          if (carriesProviderSignature(request.headers) && Option.isNone(yield* voiceAuth.verify(agentId.value, { url, headers: request.headers, params: {}, rawBody: new Uint8Array() }))) {
             return yield* refuse("signature")
           }
           const token = new URL(request.url, "http://localhost").searchParams.get("token") ?? undefined

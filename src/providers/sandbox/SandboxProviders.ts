@@ -3,10 +3,9 @@ import * as Layer from "effect/Layer"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { verifyBasicAuth, verifyUrlSecret } from "../../webhooks/verify.ts"
 import type { EmailAdapter, TelephonyAdapter } from "../Adapters.ts"
+import { twilioWebhookCodec } from "../twilio/TwilioWebhookCodec.ts"
 import type { ProviderHealth } from "../ProviderError.ts"
 import { decodeInboundParse } from "../sendgrid/SendGridInbound.ts"
-import { verifyTwilioRequest } from "../twilio/TwilioSignature.ts"
-import { decodeTwilioMessage, decodeTwilioStatus } from "../twilio/TwilioWebhooks.ts"
 import { VoiceOrchestrator } from "../VoiceOrchestrator.ts"
 import { WhatsAppSenders } from "../WhatsAppSenders.ts"
 import { ProviderError } from "../ProviderError.ts"
@@ -38,18 +37,7 @@ export const makeSandboxTelephony = Effect.gen(function*() {
     capabilities: ["sms", "mms", "whatsapp", "voice"],
     provisionNumber: ({ agentId }) => carrier.allocatePhoneNumber(agentId),
     sendMessage: delivery.sendMessage,
-    verifyWebhook: (req) =>
-      Effect.sync(() =>
-        verifyTwilioRequest({
-          authToken: config.sandboxAuthToken,
-          signatureHeader: req.headers["x-twilio-signature"],
-          url: req.url,
-          params: req.params,
-          rawBody: req.rawBody
-        })
-      ),
-    decodeMessage: (req) => decodeTwilioMessage(req.params),
-    decodeStatus: (req) => decodeTwilioStatus(req.params),
+    ...twilioWebhookCodec(config.sandboxAuthToken),
     releaseNumber: (agentId) => carrier.release(agentId, "phone"),
     placeCall: calls.placeCall,
     updateCall: calls.updateCall,

@@ -3,10 +3,9 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import twilio from "twilio"
 import type { TelephonyAdapter } from "../Adapters.ts"
+import { twilioWebhookCodec } from "./TwilioWebhookCodec.ts"
 import { ProviderError, type ProviderErrorKind } from "../ProviderError.ts"
 import { TwilioHttpClient, TwilioTransportError } from "./TwilioHttp.ts"
-import { verifyTwilioRequest } from "./TwilioSignature.ts"
-import { decodeTwilioMessage, decodeTwilioStatus } from "./TwilioWebhooks.ts"
 
 /** What `comms_register_provider` accepts for Twilio (and TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN hold). */
 export const TwilioCredentials = Schema.Struct({
@@ -132,18 +131,7 @@ export const makeTwilio = (credentials: {
         })).pipe(
           Effect.map((m) => ({ providerMessageId: m.sid, status: m.status === "sent" ? "sent" as const : "queued" as const }))
         ),
-    verifyWebhook: (req) =>
-      Effect.sync(() =>
-        verifyTwilioRequest({
-          authToken: credentials.authToken,
-          signatureHeader: req.headers["x-twilio-signature"],
-          url: req.url,
-          params: req.params,
-          rawBody: req.rawBody
-        })
-      ),
-    decodeMessage: (req) => decodeTwilioMessage(req.params),
-    decodeStatus: (req) => decodeTwilioStatus(req.params),
+    ...twilioWebhookCodec(credentials.authToken),
     health: call("verify credentials", () => client.api.v2010.accounts(credentials.accountSid).fetch()).pipe(
       Effect.as({ status: "ok" as const }),
       Effect.catchAll((e) => Effect.succeed({ status: "error" as const, reason: e.reason }))
